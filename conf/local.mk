@@ -1,0 +1,2 @@
+ferryconfdir = $(sysconfdir)/ferry
+dist_ferryconf_DATA = conf/ferryd.conf

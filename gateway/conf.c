@@ -1,0 +1,117 @@
+/*
+ * conf.c - ferryd.conf: one table (keyword, type, default, range) drives
+ * the parser, the defaults, `ferryd -T` and ferryd.conf(5).
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include <stddef.h>
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+#include "config.h"
+#include "gateway.h"
+
+#define O(f) offsetof(struct fy_conf, f)
+const struct fy_cfg_ent fy_conf_table[] = {
+	{ "site_name", FY_CFG_STR, O(site_name), "", 0, 0, "this site's name as peers see it (default: host name)" },
+	{ "listen", FY_CFG_STR, O(listen), "127.0.0.1:7443", 0, 0, "federation API address:port" },
+	{ "advertise", FY_CFG_STR, O(advertise), "", 0, 0, "endpoint put in invites (default: listen)" },
+	{ "state_dir", FY_CFG_STR, O(state_dir), FY_LOCALSTATEDIR "/lib/ferry", 0, 0, "database and keys" },
+	{ "admin_socket", FY_CFG_STR, O(admin_socket), FY_RUNSTATEDIR "/ferry/ferryd.sock", 0, 0, "admin API socket" },
+	{ "admin_group", FY_CFG_STR, O(admin_group), "", 0, 0, "group also allowed to use the admin API" },
+	{ "pidfile", FY_CFG_STR, O(pidfile), FY_RUNSTATEDIR "/ferry/ferryd.pid", 0, 0, "pid file" },
+	{ "log_level", FY_CFG_LOGLEVEL, O(log_level), "info", 0, 0, "error, warning, info or debug" },
+	{ "token_lifetime", FY_CFG_DURATION, O(token_lifetime), "5m", 1, 600, "lifetime of issued tokens" },
+	{ "clock_skew", FY_CFG_DURATION, O(clock_skew), "120s", 0, 600, "clock skew tolerated on tokens" },
+	{ "invite_ttl", FY_CFG_DURATION, O(invite_ttl), "1h", 60, 3600, "default lifetime of an invite" },
+	{ "pair_max_attempts", FY_CFG_INT, O(pair_max_attempts), "5", 1, 100, "wrong secrets before an invite is burnt" },
+	{ "rotate_overlap", FY_CFG_DURATION, O(rotate_overlap), "1h", 60, 7 * 86400, "old key accepted after a rotation" },
+	{ "max_message", FY_CFG_INT, O(max_message), "1048576", 4096, 64 << 20, "largest federation message (bytes)" },
+	{ "max_depth", FY_CFG_INT, O(max_depth), "32", 8, 1000, "deepest XML nesting accepted" },
+	{ "io_timeout", FY_CFG_DURATION, O(io_timeout), "30s", 1, 3600, "idle limit on a federation connection" },
+	{ "connect_timeout", FY_CFG_DURATION, O(connect_timeout), "10s", 1, 600, "outgoing connect and handshake limit" },
+	{ "max_connections", FY_CFG_INT, O(max_connections), "64", 1, 4096, "concurrent federation connections" },
+};
+#undef O
+const size_t fy_conf_table_len = sizeof(fy_conf_table) / sizeof(fy_conf_table[0]);
+
+static int
+check(struct fy_conf *c, const char *file, char *err, size_t errcap)
+{
+	char host[256], port[16], hn[256];
+
+	if (c->site_name == NULL || c->site_name[0] == '\0') {
+		if (gethostname(hn, sizeof(hn)) != 0)
+			snprintf(hn, sizeof(hn), "ferry");
+		hn[sizeof(hn) - 1] = '\0';
+		hn[strcspn(hn, ".")] = '\0';
+		free(c->site_name);
+		if ((c->site_name = strdup(hn)) == NULL)
+			return FY_ERR_NOMEM;
+	}
+	if (!fy_valid_name(c->site_name)) {
+		snprintf(err, errcap, "%s: site_name \"%.64s\": use 1-63 letters, digits, '.', '_' or '-'",
+		    file, c->site_name);
+		return FY_ERR_CONFIG;
+	}
+	if (fy_split_hostport(c->listen, host, sizeof(host), port, sizeof(port)) != 0) {
+		snprintf(err, errcap, "%s: listen \"%.64s\": expected host:port", file, c->listen);
+		return FY_ERR_CONFIG;
+	}
+	if (c->advertise[0] != '\0' &&
+	    fy_split_hostport(c->advertise, host, sizeof(host), port, sizeof(port)) != 0) {
+		snprintf(err, errcap, "%s: advertise \"%.64s\": expected host:port", file, c->advertise);
+		return FY_ERR_CONFIG;
+	}
+	if (strlen(fy_conf_endpoint(c)) > TRUST_ENDPOINT_MAX) {
+		snprintf(err, errcap, "%s: advertised endpoint longer than %d", file, TRUST_ENDPOINT_MAX);
+		return FY_ERR_CONFIG;
+	}
+	if (c->state_dir[0] != '/' || c->admin_socket[0] != '/' || c->pidfile[0] != '/') {
+		snprintf(err, errcap, "%s: state_dir, admin_socket and pidfile must be absolute paths", file);
+		return FY_ERR_CONFIG;
+	}
+	if (strlen(c->admin_socket) >= 100) {
+		snprintf(err, errcap, "%s: admin_socket path too long for a UNIX socket", file);
+		return FY_ERR_CONFIG;
+	}
+	return 0;
+}
+
+int
+fy_conf_load(const char *file, struct fy_conf *c, char *err, size_t errcap)
+{
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	if (file == NULL) {
+		if ((r = fy_cfg_defaults(fy_conf_table, fy_conf_table_len, c)) != 0)
+			return r;
+		file = "(defaults)";
+	} else if ((r = fy_cfg_load(fy_conf_table, fy_conf_table_len, c, file, err, errcap)) != 0)
+		return r;
+	return check(c, file, err, errcap);
+}
+
+void
+fy_conf_free(struct fy_conf *c)
+{
+	fy_cfg_free(fy_conf_table, fy_conf_table_len, c);
+}
+
+const char *
+fy_conf_endpoint(const struct fy_conf *c)
+{
+	return c->advertise != NULL && c->advertise[0] != '\0' ? c->advertise : c->listen;
+}
+
+int
+fy_fail(struct fy_error *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	e->code = code;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	return code;
+}

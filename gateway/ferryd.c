@@ -1,0 +1,348 @@
+/*
+ * ferryd - the Ferry site gateway.
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+#include "config.h"
+#include "gateway.h"
+
+#define DEFAULT_CONF FY_SYSCONFDIR "/ferry/ferryd.conf"
+#define HOUSEKEEPING_MS 30000
+
+static int sigpipe_fds[2] = { -1, -1 };
+static struct site site;
+static pthread_mutex_t conns_mtx = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: ferryd [-dnTh] [-f file]\n");
+	exit(1);
+}
+
+static void
+on_signal(int sig)
+{
+	int saved = errno;
+	unsigned char c = (unsigned char)sig;
+
+	(void)!write(sigpipe_fds[1], &c, 1);
+	errno = saved;
+}
+
+static int
+tcp_listen(const char *hostport, int *out)
+{
+	struct addrinfo hints, *res = NULL;
+	char host[256], port[16];
+	int fd = -1, one = 1, e;
+
+	*out = -1;
+	if (fy_split_hostport(hostport, host, sizeof(host), port, sizeof(port)) != 0)
+		return FY_ERR_CONFIG;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((e = getaddrinfo(host, port, &hints, &res)) != 0) {
+		log_warnx("listen %s: %s", hostport, gai_strerror(e));
+		return FY_ERR_CONFIG;
+	}
+	if ((fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 128) != 0) {
+		log_warn("listen %s", hostport);
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(res);
+		return FY_ERR_SYSTEM;
+	}
+	freeaddrinfo(res);
+	*out = fd;
+	return 0;
+}
+
+static int
+write_pidfile(const char *path)
+{
+	char buf[32], dir[PATH_MAX], *slash;
+	struct fy_buf *b = NULL;
+	long long pid;
+	int n;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		if (fy_mkdir_p(dir, 0755) != 0)
+			return FY_ERR_IO;
+	}
+	if (fy_read_file(path, 64, &b) == 0) {
+		char tmp[64];
+		snprintf(tmp, sizeof(tmp), "%.*s", (int)fy_buf_len(b), (const char *)fy_buf_ptr(b));
+		tmp[strcspn(tmp, "\n")] = '\0';
+		fy_buf_free(b);
+		if (fy_parse_int(tmp, 1, INT_MAX, &pid) == 0 && kill((pid_t)pid, 0) == 0 &&
+		    (pid_t)pid != getpid()) {
+			log_warnx("ferryd is already running as pid %lld (%s)", pid, path);
+			return FY_ERR_EXISTS;
+		}
+	}
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	return fy_write_file_atomic(path, buf, (size_t)n, 0644);
+}
+
+struct conn_arg {
+	int fd;
+	int admin;
+	char addr[80];
+};
+
+static void *
+conn_thread(void *arg)
+{
+	struct conn_arg *a = arg;
+
+	if (a->admin)
+		admin_serve_conn(&site, a->fd);
+	else
+		fed_serve_conn(&site, a->fd, a->addr);
+	free(a);
+	pthread_mutex_lock(&conns_mtx);
+	site.nconns--;
+	pthread_mutex_unlock(&conns_mtx);
+	return NULL;
+}
+
+static void
+accept_one(int lfd, int admin)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct conn_arg *a;
+	pthread_attr_t attr;
+	pthread_t t;
+	char host[64] = "local";
+	int fd, busy;
+
+	if ((fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC)) < 0) {
+		if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED)
+			log_warn("accept");
+		return;
+	}
+	if (!admin) {
+		char port[8];
+		if (getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host) - 8, port, sizeof(port),
+		    NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
+			size_t hl = strlen(host);
+			snprintf(host + hl, sizeof(host) - hl, ":%s", port);
+		}
+	}
+	pthread_mutex_lock(&conns_mtx);
+	busy = site.nconns >= site.conf.max_connections + (admin ? 8 : 0);
+	if (!busy)
+		site.nconns++;
+	pthread_mutex_unlock(&conns_mtx);
+	if (busy) {
+		log_warnx("%s: refused, %lld connections already", host, site.conf.max_connections);
+		close(fd);
+		return;
+	}
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		goto fail;
+	a->fd = fd;
+	a->admin = admin;
+	snprintf(a->addr, sizeof(a->addr), "%s", host);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, conn_thread, a) != 0) {
+		pthread_attr_destroy(&attr);
+		free(a);
+		goto fail;
+	}
+	pthread_attr_destroy(&attr);
+	return;
+fail:
+	close(fd);
+	pthread_mutex_lock(&conns_mtx);
+	site.nconns--;
+	pthread_mutex_unlock(&conns_mtx);
+}
+
+static void
+reload(const char *file)
+{
+	struct fy_conf nc;
+	char err[512];
+
+	if (fy_conf_load(file, &nc, err, sizeof(err)) != 0) {
+		log_err("reload refused, keeping the running configuration: %s", err);
+		return;
+	}
+	if (strcmp(nc.site_name, site.conf.site_name) != 0 || strcmp(nc.listen, site.conf.listen) != 0 ||
+	    strcmp(nc.state_dir, site.conf.state_dir) != 0 ||
+	    strcmp(nc.admin_socket, site.conf.admin_socket) != 0 ||
+	    strcmp(nc.admin_group, site.conf.admin_group) != 0 ||
+	    strcmp(nc.advertise, site.conf.advertise) != 0 || strcmp(nc.pidfile, site.conf.pidfile) != 0)
+		log_warnx("reload: site_name, listen, advertise, state_dir, admin_socket, admin_group "
+		    "and pidfile changes take effect at the next start");
+	/* Scalars are read without locks; each is a single aligned word. */
+	site.conf.log_level = nc.log_level;
+	fy_log_set_level(nc.log_level);
+	site.conf.token_lifetime = nc.token_lifetime;
+	site.conf.clock_skew = nc.clock_skew;
+	site.conf.invite_ttl = nc.invite_ttl;
+	site.conf.pair_max_attempts = nc.pair_max_attempts;
+	site.conf.rotate_overlap = nc.rotate_overlap;
+	site.conf.max_message = nc.max_message;
+	site.conf.max_depth = nc.max_depth;
+	site.conf.io_timeout = nc.io_timeout;
+	site.conf.connect_timeout = nc.connect_timeout;
+	site.conf.max_connections = nc.max_connections;
+	fy_conf_free(&nc);
+	log_info("configuration reloaded from %s", file);
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *file = DEFAULT_CONF;
+	struct fy_conf conf;
+	struct pollfd pfd[3];
+	struct sigaction sa;
+	char err[512];
+	int ch, debug = 0, check = 0, dump = 0, lfd = -1, afd = -1, running = 1, i, r;
+	int64_t last_hk = 0;
+
+	while ((ch = getopt(argc, argv, "df:nTh")) != -1) {
+		switch (ch) {
+		case 'd': debug = 1; break;
+		case 'f': file = optarg; break;
+		case 'n': check = 1; break;
+		case 'T': dump = 1; break;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	fy_log_init("ferryd", 1, FY_LOG_INFO);
+	if (fy_conf_load(file, &conf, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	if (check || dump) {
+		if (dump)
+			fy_cfg_dump(fy_conf_table, fy_conf_table_len, &conf, stdout);
+		fy_conf_free(&conf);
+		return 0;
+	}
+	if (!debug) {
+		if (daemon(0, 0) != 0) {
+			perror("daemon");
+			return 1;
+		}
+	}
+	fy_log_init("ferryd", debug, conf.log_level);
+	if (pipe2(sigpipe_fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+		log_warn("pipe");
+		return 1;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((r = site_init(&site, &conf)) != 0) {
+		log_err("cannot start: %s", fy_strerror(r));
+		return 1;
+	}
+	if ((r = write_pidfile(site.conf.pidfile)) != 0) {
+		log_err("cannot write pidfile %s", site.conf.pidfile);
+		return 1;
+	}
+	if ((r = tcp_listen(site.conf.listen, &lfd)) != 0 || (r = admin_listen(&site, &afd)) != 0) {
+		log_err("cannot listen: %s", fy_strerror(r));
+		(void)unlink(site.conf.pidfile);
+		return 1;
+	}
+	{
+		struct fy_db *db = NULL;
+		if (site_open_db(&site, &db) == 0)
+			(void)trust_audit(db, "ferryd", NULL, "start", "ok", "listening on %s", site.conf.listen);
+		fy_db_close(db);
+	}
+	log_info("ferryd %s listening on %s, admin socket %s", PACKAGE_VERSION, site.conf.listen,
+	    site.conf.admin_socket);
+	while (running) {
+		pfd[0].fd = sigpipe_fds[0];
+		pfd[1].fd = lfd;
+		pfd[2].fd = afd;
+		for (i = 0; i < 3; i++) {
+			pfd[i].events = POLLIN;
+			pfd[i].revents = 0;
+		}
+		if (poll(pfd, 3, 1000) < 0 && errno != EINTR) {
+			log_warn("poll");
+			break;
+		}
+		if (pfd[0].revents & POLLIN) {
+			unsigned char c;
+			while (read(sigpipe_fds[0], &c, 1) == 1) {
+				if (c == SIGHUP)
+					reload(file);
+				else
+					running = 0;
+			}
+		}
+		if (!running)
+			break;
+		if (pfd[1].revents & POLLIN)
+			accept_one(lfd, 0);
+		if (pfd[2].revents & POLLIN)
+			accept_one(afd, 1);
+		if (fy_mono_ms() - last_hk > HOUSEKEEPING_MS) {
+			last_hk = fy_mono_ms();
+			site_housekeeping(&site);
+		}
+	}
+	log_info("shutting down");
+	close(lfd);
+	close(afd);
+	(void)unlink(site.conf.admin_socket);
+	/* Let connections in flight finish, briefly; each has its own timeouts. */
+	for (i = 0; i < 50; i++) {
+		int n;
+		pthread_mutex_lock(&conns_mtx);
+		n = site.nconns;
+		pthread_mutex_unlock(&conns_mtx);
+		if (n == 0)
+			break;
+		usleep(100 * 1000);
+	}
+	{
+		struct fy_db *db = NULL;
+		if (site_open_db(&site, &db) == 0)
+			(void)trust_audit(db, "ferryd", NULL, "stop", "ok", "clean shutdown");
+		fy_db_close(db);
+	}
+	(void)unlink(site.conf.pidfile);
+	if (i == 50)
+		_exit(0);	/* threads still hold the site; do not free under them */
+	site_fini(&site);
+	return 0;
+}

@@ -1,0 +1,132 @@
+/*
+ * gateway.h - ferryd's internals: configuration, the site (keys, database),
+ * the federation API (server and client over our own TLS), the admin API
+ * and the operations behind ferryctl's commands.
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef FY_GATEWAY_H
+#define FY_GATEWAY_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <jansson.h>
+#include "common.h"
+#include "trust/trust.h"
+
+#define FERRY_VERSION_STR	PACKAGE_VERSION
+#define FY_ADMIN_REQ_MAX	(64 * 1024)	/* largest admin request */
+#define FY_ADMIN_RESP_MAX	(8 << 20)	/* largest admin response */
+#define FY_CAPABILITIES		"pair,token,rotate,unpair,ping"
+
+/* ---- configuration (conf.c) ---- */
+struct fy_conf {
+	char *site_name;
+	char *listen;
+	char *advertise;
+	char *state_dir;
+	char *admin_socket;
+	char *admin_group;
+	char *pidfile;
+	int log_level;
+	long long token_lifetime;
+	long long clock_skew;
+	long long invite_ttl;
+	long long pair_max_attempts;
+	long long rotate_overlap;
+	long long max_message;
+	long long max_depth;
+	long long io_timeout;
+	long long connect_timeout;
+	long long max_connections;
+};
+extern const struct fy_cfg_ent fy_conf_table[];
+extern const size_t fy_conf_table_len;
+/* Load, apply defaults, check semantics; "file:line: message" in err. */
+int fy_conf_load(const char *file, struct fy_conf *, char *err, size_t errcap) FY_WUR;
+void fy_conf_free(struct fy_conf *);
+/* The endpoint we advertise in invites (advertise, else listen). */
+const char *fy_conf_endpoint(const struct fy_conf *);
+
+/* ---- errors carried to the admin client ---- */
+struct fy_error {
+	int code;
+	char msg[512];
+};
+int fy_fail(struct fy_error *, int code, const char *fmt, ...) FY_PRINTF(3, 4);
+
+/* ---- the site (site.c) ---- */
+struct ssl_ctx_st;
+struct site_keys {
+	struct trust_identity *id;
+	struct ssl_ctx_st *srv, *cli;
+	int refs;
+};
+struct site {
+	struct fy_conf conf;
+	pthread_mutex_t mtx;
+	pthread_mutex_t rotate_mtx;	/* one rotation at a time */
+	struct site_keys *keys;
+	int nconns;
+	int64_t started_ms;
+};
+int site_init(struct site *, struct fy_conf *take_conf) FY_WUR;
+void site_fini(struct site *);
+struct site_keys *site_keys_get(struct site *);
+void site_keys_put(struct site_keys *);
+int site_reload_keys(struct site *) FY_WUR;
+int site_open_db(struct site *, struct fy_db **) FY_WUR;
+/* Drop the previous key once the rotation overlap has passed. */
+void site_housekeeping(struct site *);
+
+/* ---- federation API (fed.c) ---- */
+/* Serve one accepted TCP connection (TLS, then SOAP); closes fd. */
+void fed_serve_conn(struct site *, int fd, const char *peer_addr);
+struct fed_client;
+/*
+ * Connect to endpoint, TLS 1.3, and require the peer's SPKI to equal pin
+ * (or pin2 when not NULL).  On a mismatch nothing is sent and err names
+ * both fingerprints.
+ */
+int fed_connect(struct site *, const char *endpoint, const uint8_t *pin, const uint8_t *pin2,
+    struct fed_client **, struct fy_error *) FY_WUR;
+void fed_client_free(struct fed_client *);
+struct soap *fed_client_soap(struct fed_client *);
+struct ssl_st *fed_client_ssl(struct fed_client *);
+const uint8_t *fed_client_peer_spki(struct fed_client *);
+/* The keys this connection presents (valid while the client lives). */
+struct site_keys *fed_client_keys(struct fed_client *);
+/* Ask the callee's token service for a token and put it in the header. */
+int fed_client_token(struct fed_client *, const char *aud, const char *scope,
+    struct fy_error *) FY_WUR;
+/* Map a SOAP error on the client to an fy_error with the peer's words. */
+int fed_client_error(struct fed_client *, const char *what, struct fy_error *);
+/* Connect to a paired peer by name and fetch a "fed" token. */
+int fed_connect_peer(struct site *, struct fy_db *, const char *name, struct trust_peer *,
+    struct fed_client **, struct fy_error *) FY_WUR;
+
+/* ---- operations behind the admin API (ops.c) ---- */
+struct admin_caller {
+	unsigned uid, gid;
+	int pid;
+	char actor[64];		/* "admin uid=0 pid=123" */
+};
+typedef json_t *(*op_fn)(struct site *, const struct admin_caller *, json_t *args, struct fy_error *);
+struct op_ent {
+	const char *name;
+	op_fn fn;
+};
+extern const struct op_ent fy_ops[];
+const struct op_ent *fy_op_find(const char *);
+
+/* ---- admin API (admin.c) ---- */
+/* Listen on the UNIX socket: mode 0660, group admin_group or root's. */
+int admin_listen(struct site *, int *fd) FY_WUR;
+void admin_serve_conn(struct site *, int fd);
+/* Peer-credential policy: root, the daemon's own uid, or admin_group members. */
+int admin_authorized(unsigned uid, unsigned gid, unsigned self_uid, int group_set, unsigned group,
+    const unsigned *groups, int ngroups);
+/* Framing shared with ferryctl: 4-byte big-endian length, then JSON. */
+int admin_send(int fd, const char *, size_t) FY_WUR;
+int admin_recv(int fd, size_t max, struct fy_buf **out) FY_WUR;
+
+#endif

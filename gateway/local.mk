@@ -1,0 +1,35 @@
+# gSOAP: soapcpp2 generates the federation API from one header at build
+# time; nothing generated is committed.
+GSOAP_GEN = gateway/soapC.c gateway/soapClient.c gateway/soapServer.c gateway/soapH.h \
+	gateway/soapStub.h gateway/Ferry.nsmap gateway/Ferry.wsdl gateway/fy.xsd
+$(GSOAP_GEN): gateway/.soap-stamp
+gateway/.soap-stamp: $(top_srcdir)/gateway/fed.gsoap.h
+	$(AM_V_GEN)$(MKDIR_P) gateway && $(SOAPCPP2) -c -2 -x -L -d gateway $(top_srcdir)/gateway/fed.gsoap.h >/dev/null && touch $@
+BUILT_SOURCES += $(GSOAP_GEN)
+CLEANFILES += $(GSOAP_GEN) gateway/.soap-stamp
+EXTRA_DIST += gateway/fed.gsoap.h
+
+noinst_LIBRARIES += gateway/libgateway.a gateway/libsoap.a
+# Generated code gets its own library so our warning flags do not apply to it.
+nodist_gateway_libsoap_a_SOURCES = gateway/soapC.c gateway/soapClient.c gateway/soapServer.c
+gateway_libsoap_a_CFLAGS = $(SAN_FLAGS) $(GSOAP_CFLAGS) -w
+gateway_libgateway_a_SOURCES = gateway/gateway.h gateway/conf.c gateway/site.c gateway/fed.c \
+	gateway/admin.c gateway/ops.c
+gateway_libgateway_a_CFLAGS = $(AM_CFLAGS) $(GSOAP_CFLAGS) $(OPENSSL_CFLAGS) $(SQLITE_CFLAGS) \
+	$(JANSSON_CFLAGS) -I$(top_builddir)/gateway
+
+FERRY_LIBS = gateway/libgateway.a gateway/libsoap.a trust/libtrust.a common/libcommon.a \
+	$(GSOAP_LIBS) $(OPENSSL_LIBS) $(SQLITE_LIBS) $(JANSSON_LIBS) -lpthread
+
+sbin_PROGRAMS += gateway/ferryd
+gateway_ferryd_SOURCES = gateway/ferryd.c
+gateway_ferryd_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
+gateway_ferryd_LDADD = $(FERRY_LIBS)
+
+sbin_PROGRAMS += gateway/ferryctl
+gateway_ferryctl_SOURCES = gateway/ferryctl.c
+gateway_ferryctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
+gateway_ferryctl_LDADD = $(FERRY_LIBS)
+
+wsdldir = $(datadir)/ferry
+nodist_wsdl_DATA = gateway/Ferry.wsdl gateway/fy.xsd

@@ -1,0 +1,620 @@
+/*
+ * ops.c - what ferryctl's commands do inside ferryd.  Each op takes JSON
+ * arguments and returns a JSON result or fills an fy_error whose message
+ * names what was wrong.  Changes to trust are audited.
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/ssl.h>
+#include <sqlite3.h>
+#include "config.h"
+#include "gateway.h"
+#include "soapH.h"
+
+static const char *
+arg_str(json_t *args, const char *k)
+{
+	return args ? json_string_value(json_object_get(args, k)) : NULL;
+}
+
+static int
+arg_bool(json_t *args, const char *k)
+{
+	return args ? json_is_true(json_object_get(args, k)) : 0;
+}
+
+static json_t *
+time_json(int64_t ms)
+{
+	char t[40];
+
+	if (ms <= 0)
+		return json_null();
+	fy_fmt_time(ms, t, sizeof(t));
+	return json_string(t);
+}
+
+static json_t *
+op_status(struct site *s, const struct admin_caller *who, json_t *args, struct fy_error *err)
+{
+	struct site_keys *k = site_keys_get(s);
+	struct fy_db *db = NULL;
+	char fp[TRUST_FP_LEN], hex[65];
+	json_t *j = NULL;
+	int npeers = 0, r;
+
+	if ((r = site_open_db(s, &db)) != 0) {
+		fy_fail(err, r, "database unavailable");
+		goto out;
+	}
+	{
+		sqlite3_stmt *st;
+		if (sqlite3_prepare_v2(fy_db_handle(db), "SELECT count(*) FROM peers", -1, &st, NULL) == SQLITE_OK) {
+			if (sqlite3_step(st) == SQLITE_ROW)
+				npeers = sqlite3_column_int(st, 0);
+			sqlite3_finalize(st);
+		}
+	}
+	(void)fy_hex_enc(trust_identity_spki(k->id), TRUST_HASH_LEN, hex, sizeof(hex));
+	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:i, s:i, s:o, s:s}",
+	    "site", s->conf.site_name, "fingerprint", trust_identity_fingerprint(k->id),
+	    "spki_sha256", hex, "endpoint", fy_conf_endpoint(&s->conf),
+	    "software", "ferry " PACKAGE_VERSION, "protocol", TRUST_PROTOCOL_VERSION,
+	    "capabilities", FY_CAPABILITIES,
+	    "peers", npeers, "live_invites", trust_invite_count_live(db, fy_now_ms()),
+	    "started", time_json(s->started_ms), "state_dir", s->conf.state_dir);
+	if (j != NULL && trust_identity_prev_spki(k->id) != NULL) {
+		trust_fingerprint(trust_identity_prev_spki(k->id), fp);
+		json_object_set_new(j, "previous_fingerprint", json_string(fp));
+	}
+out:
+	fy_db_close(db);
+	site_keys_put(k);
+	return j;
+}
+
+static json_t *
+op_invite(struct site *s, const struct admin_caller *who, json_t *args, struct fy_error *err)
+{
+	struct site_keys *k = site_keys_get(s);
+	struct trust_invite iv;
+	struct fy_db *db = NULL;
+	char str[TRUST_INVITE_MAX + 1], idhex[2 * TRUST_INVITE_ID_LEN + 1];
+	const char *ttl_s = arg_str(args, "ttl");
+	int64_t ttl = s->conf.invite_ttl, now = fy_now_ms();
+	json_t *j = NULL;
+	int r;
+
+	memset(&iv, 0, sizeof(iv));
+	if (ttl_s != NULL && (fy_parse_duration(ttl_s, &ttl) != 0 || ttl < 60 || ttl > 3600)) {
+		fy_fail(err, FY_ERR_INVAL, "--ttl \"%.32s\": give a duration from 1m to 1h (e.g. 10m)", ttl_s);
+		goto out;
+	}
+	if (fy_random(iv.id, sizeof(iv.id)) != 0 || fy_random(iv.secret, sizeof(iv.secret)) != 0) {
+		fy_fail(err, FY_ERR_CRYPTO, "no randomness");
+		goto out;
+	}
+	memcpy(iv.spki, trust_identity_spki(k->id), TRUST_HASH_LEN);
+	iv.expires_ms = now + ttl * 1000;
+	snprintf(iv.endpoint, sizeof(iv.endpoint), "%s", fy_conf_endpoint(&s->conf));
+	snprintf(iv.site, sizeof(iv.site), "%s", s->conf.site_name);
+	(void)fy_hex_enc(iv.id, sizeof(iv.id), idhex, sizeof(idhex));
+	if ((r = site_open_db(s, &db)) != 0 || (r = fy_db_begin(db)) != 0) {
+		fy_fail(err, r, "database unavailable");
+		goto out;
+	}
+	if ((r = trust_invite_store(db, &iv, now)) != 0 ||
+	    (r = trust_audit(db, who->actor, NULL, "invite", "ok", "invite %s, expires in %llds",
+	    idhex, (long long)ttl)) != 0 || (r = fy_db_commit(db)) != 0) {
+		fy_db_rollback(db);
+		fy_fail(err, r, "cannot store the invite");
+		goto out;
+	}
+	if ((r = trust_invite_encode(&iv, str, sizeof(str))) != 0) {
+		fy_fail(err, r, "cannot encode the invite");
+		goto out;
+	}
+	j = json_pack("{s:s, s:s, s:o, s:s, s:s, s:s}", "invite", str, "id", idhex,
+	    "expires", time_json(iv.expires_ms), "site", s->conf.site_name,
+	    "fingerprint", trust_identity_fingerprint(k->id), "endpoint", iv.endpoint);
+	fy_wipe(str, sizeof(str));
+out:
+	fy_wipe(&iv, sizeof(iv));
+	fy_db_close(db);
+	site_keys_put(k);
+	return j;
+}
+
+static json_t *
+op_join(struct site *s, const struct admin_caller *who, json_t *args, struct fy_error *err)
+{
+	struct trust_invite iv;
+	struct trust_peer p, other;
+	struct fed_client *c = NULL;
+	struct fy_db *db = NULL;
+	struct fy__JoinResponse resp;
+	uint8_t exp[32], proof[32], want[32], got[32];
+	char idhex[2 * TRUST_INVITE_ID_LEN + 1], sec64[32], proof64[64], fp[TRUST_FP_LEN];
+	const char *str = arg_str(args, "invite");
+	size_t gl;
+	int64_t t0 = fy_mono_ms();
+	json_t *j = NULL;
+	int r;
+
+	memset(&iv, 0, sizeof(iv));
+	memset(&p, 0, sizeof(p));
+	if (str == NULL) {
+		fy_fail(err, FY_ERR_INVAL, "missing invite string");
+		return NULL;
+	}
+	if ((r = trust_invite_parse(str, strlen(str), &iv)) != 0) {
+		fy_fail(err, r, "invite string %s", r == FY_ERR_CHECKSUM ?
+		    "is damaged (checksum mismatch): copy it again" : r == FY_ERR_VERSION ?
+		    "is from an unsupported Ferry version" : r == FY_ERR_LIMIT ?
+		    "is too long" : "is malformed (expected ferry1-...)");
+		return NULL;
+	}
+	(void)fy_hex_enc(iv.id, sizeof(iv.id), idhex, sizeof(idhex));
+	trust_fingerprint(iv.spki, fp);
+	if ((r = site_open_db(s, &db)) != 0) {
+		fy_fail(err, r, "database unavailable");
+		goto out;
+	}
+	if (strcmp(iv.site, s->conf.site_name) == 0) {
+		fy_fail(err, FY_ERR_INVAL, "the invite is from this site (%s); run pair join at the other site", iv.site);
+		goto out;
+	}
+	if (trust_peer_by_name(db, iv.site, &other) == 0) {
+		trust_peer_clear(&other);
+		fy_fail(err, FY_ERR_EXISTS, "already paired with a site named \"%s\"; remove it first", iv.site);
+		goto out;
+	}
+	if ((r = fed_connect(s, iv.endpoint, iv.spki, NULL, &c, err)) != 0) {
+		(void)trust_audit(db, who->actor, iv.site, "pair-join", "failed", "%s", err->msg);
+		goto out;
+	}
+	{
+		/* Our own SPKI as the peer sees it: from the keys this client uses. */
+		struct site_keys *k = fed_client_keys(c);
+		r = trust_tls_exporter(fed_client_ssl(c), "EXPORTER-ferry-pair", exp);
+		if (r == 0)
+			r = trust_proof(iv.secret, "ferry-join", exp, iv.spki, trust_identity_spki(k->id), proof);
+		if (r == 0)
+			r = trust_proof(iv.secret, "ferry-accept", exp, iv.spki, trust_identity_spki(k->id), want);
+		memcpy(p.spki, iv.spki, TRUST_HASH_LEN);
+	}
+	if (r != 0 || fy_b64url_enc(iv.secret, sizeof(iv.secret), sec64, sizeof(sec64)) != 0 ||
+	    fy_b64url_enc(proof, sizeof(proof), proof64, sizeof(proof64)) != 0) {
+		fy_fail(err, FY_ERR_CRYPTO, "cannot compute the pairing proof");
+		goto out;
+	}
+	memset(&resp, 0, sizeof(resp));
+	if (soap_call_fy__Join(fed_client_soap(c), "http://peer/fed", NULL, idhex, sec64, proof64,
+	    s->conf.site_name, (char *)fy_conf_endpoint(&s->conf), &resp) != SOAP_OK) {
+		fed_client_error(c, "the join", err);
+		(void)trust_audit(db, who->actor, iv.site, "pair-join", "refused", "%s", err->msg);
+		goto out;
+	}
+	if (resp.proof == NULL || fy_b64url_dec(resp.proof, strlen(resp.proof), got, sizeof(got), &gl) != 0 ||
+	    gl != sizeof(got) || !fy_ct_equal(got, want, sizeof(want))) {
+		fy_fail(err, FY_ERR_AUTH, "%s did not prove it holds the invite secret; not paired "
+		    "(it may have stored us: remove it there)", iv.endpoint);
+		(void)trust_audit(db, who->actor, iv.site, "pair-join", "refused", "bad mirror proof");
+		goto out;
+	}
+	if (resp.site == NULL || strcmp(resp.site, iv.site) != 0) {
+		fy_fail(err, FY_ERR_PROTO, "peer calls itself \"%s\" but the invite says \"%s\"",
+		    resp.site ? resp.site : "", iv.site);
+		goto out;
+	}
+	snprintf(p.name, sizeof(p.name), "%s", iv.site);
+	snprintf(p.endpoint, sizeof(p.endpoint), "%s", iv.endpoint);
+	snprintf(p.role, sizeof(p.role), "joiner");
+	p.paired_ms = fy_now_ms();
+	if ((r = trust_tls_peer_cert_pem(fed_client_ssl(c), &p.cert_pem)) != 0 ||
+	    (r = fy_db_begin(db)) != 0) {
+		fy_fail(err, r, "cannot store the peer");
+		goto out;
+	}
+	if ((r = trust_peer_add(db, &p)) != 0 ||
+	    (r = trust_audit(db, who->actor, p.name, "pair", "ok", "joined %s with invite %s, key %s",
+	    iv.endpoint, idhex, fp)) != 0 || (r = fy_db_commit(db)) != 0) {
+		fy_db_rollback(db);
+		fy_fail(err, r, "cannot store the peer");
+		goto out;
+	}
+	log_info("paired with %s (%s) at %s", p.name, fp, p.endpoint);
+	j = json_pack("{s:s, s:s, s:s, s:I}", "peer", p.name, "fingerprint", fp, "endpoint", p.endpoint,
+	    "elapsed_ms", (json_int_t)(fy_mono_ms() - t0));
+out:
+	fy_wipe(&iv, sizeof(iv));
+	fy_wipe(sec64, sizeof(sec64));
+	trust_peer_clear(&p);
+	fed_client_free(c);
+	fy_db_close(db);
+	return j;
+}
+
+struct peers_ctx {
+	json_t *arr;
+};
+
+static int
+peer_row(const struct trust_peer *p, void *arg)
+{
+	struct peers_ctx *pc = arg;
+	char fp[TRUST_FP_LEN], pfp[TRUST_FP_LEN];
+	json_t *o;
+
+	trust_fingerprint(p->spki, fp);
+	o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "name", p->name, "fingerprint", fp,
+	    "endpoint", p->endpoint, "role", p->role, "paired", time_json(p->paired_ms),
+	    "last_contact", time_json(p->last_contact_ms));
+	if (o == NULL)
+		return FY_ERR_NOMEM;
+	if (p->has_prev && p->prev_until_ms > fy_now_ms()) {
+		trust_fingerprint(p->spki_prev, pfp);
+		json_object_set_new(o, "previous_fingerprint", json_string(pfp));
+		json_object_set_new(o, "previous_until", time_json(p->prev_until_ms));
+	}
+	json_array_append_new(pc->arr, o);
+	return 0;
+}
+
+static json_t *
+op_peers(struct site *s, const struct admin_caller *who, json_t *args, struct fy_error *err)
+{
+	struct peers_ctx pc;
+	struct fy_db *db = NULL;
+	int r;
+
+	pc.arr = json_array();
+	if ((r = site_open_db(s, &db)) != 0 || (r = trust_peer_list(db, peer_row, &pc)) != 0) {
+		fy_fail(err, r, "cannot list peers");
+		json_decref(pc.arr);
+		pc.arr = NULL;
+	}
+	fy_db_close(db);
+	return pc.arr;
+}
+
+static json_t *
+op_ping(struct site *s, const struct admin_caller *who, json_t *args, struct fy_error *err)
+{
+	struct trust_peer p;
+	struct fed_client *c = NULL;
+	struct fy_db *db = NULL;
+	struct fy__HelloResponse h;
+	const char *name = arg_str(args, "site");
+	json_int_t count = args ? json_integer_value(json_object_get(args, "count")) : 0;
+	int64_t t0, t1, rtt, best = -1, sum = 0, worst = 0, offset = 0, tc0 = fy_mono_us(), tconn;
+	json_t *j = NULL;
+	int i, r;
+
+	memset(&p, 0, sizeof(p));
+	if (name == NULL) {
+		fy_fail(err, FY_ERR_INVAL, "missing site name");
+		return NULL;
+	}
+	if (count <= 0)
+		count = 3;
+	if (count > 100) {
+		fy_fail(err, FY_ERR_INVAL, "--count: at most 100");
+		return NULL;
+	}
+	if ((r = site_open_db(s, &db)) != 0) {
+		fy_fail(err, r, "database unavailable");
+		return NULL;
+	}
+	if ((r = fed_connect_peer(s, db, name, &p, &c, err)) != 0) {
+		(void)trust_audit(db, who->actor, name, "ping", "failed", "%s", err->msg);
+		goto out;
+	}
+	tconn = fy_mono_us() - tc0;	/* TCP, TLS 1.3 and the first token */
+	for (i = 0; i < count; i++) {
+		int64_t w0;
+		if (i > 0 && (r = fed_client_token(c, "fed", NULL, err)) != 0)
+			goto out;
+		memset(&h, 0, sizeof(h));
+		w0 = fy_now_ms();
+		t0 = fy_mono_us();
+		if (soap_call_fy__Hello(fed_client_soap(c), "http://peer/fed", NULL, s->conf.site_name, w0, &h)
+		    != SOAP_OK) {
+			fed_client_error(c, "hello", err);
+			goto out;
+		}
+		t1 = fy_mono_us();
+		rtt = t1 - t0;
+		if (best < 0 || rtt < best) {
+			best = rtt;
+			/* NTP-style: the peer's clock minus the midpoint of our send and receive. */
+			offset = (int64_t)h.clockMs - (w0 + rtt / 2000);
+		}
+		if (rtt > worst)
+			worst = rtt;
+		sum += rtt;
+		if (i + 1 == count) {
+			char fp[TRUST_FP_LEN];
+			trust_fingerprint(fed_client_peer_spki(c), fp);
+			j = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:I, s:f, s:f, s:f, s:I, s:f}",
+			    "site", h.site ? h.site : "", "fingerprint", fp, "endpoint", p.endpoint,
+			    "software", h.software ? h.software : "", "protocol", h.protocol,
+			    "capabilities", h.capabilities ? h.capabilities : "",
+			    "count", (json_int_t)count,
+			    "rtt_avg_ms", (double)sum / (double)count / 1000.0,
+			    "rtt_min_ms", (double)best / 1000.0, "rtt_max_ms", (double)worst / 1000.0,
+			    "clock_offset_ms", (json_int_t)offset,
+			    "connect_ms", (double)tconn / 1000.0);
+		}
+		soap_end(fed_client_soap(c));
+	}
+	if (trust_peer_touch(db, name, fy_now_ms()) != 0)
+		log_debug("cannot record last contact of %s", name);
+out:
+	trust_peer_clear(&p);
+	fed_client_free(c);
+	fy_db_close(db);
+	return j;
+}
+
+static json_t *
+op_remove(struct site *s, const struct admin_caller *who, json_t *args, struct fy_error *err)
+{
+	struct trust_peer p;
+	struct fed_client *c = NULL;
+	struct fy_db *db = NULL;
+	struct fy__UnpairResponse ur;
+	struct fy_error perr;
+	const char *name = arg_str(args, "site");
+	int force = arg_bool(args, "force"), notified = 0, r;
+	int64_t until;
+	json_t *j = NULL;
+
+	memset(&p, 0, sizeof(p));
+	memset(&perr, 0, sizeof(perr));
+	if (name == NULL) {
+		fy_fail(err, FY_ERR_INVAL, "missing site name");
+		return NULL;
+	}
+	if ((r = site_open_db(s, &db)) != 0) {
+		fy_fail(err, r, "database unavailable");
+		return NULL;
+	}
+	if ((r = fed_connect_peer(s, db, name, &p, &c, &perr)) == 0) {
+		memset(&ur, 0, sizeof(ur));
+		if (soap_call_fy__Unpair(fed_client_soap(c), "http://peer/fed", NULL, "removed by admin", &ur)
+		    == SOAP_OK)
+			notified = 1;
+		else
+			fed_client_error(c, "unpair", &perr);
+	}
+	if (r == FY_ERR_NOTFOUND) {
+		*err = perr;
+		goto out;
+	}
+	if (!notified && !force) {
+		fy_fail(err, perr.code ? perr.code : FY_ERR_CONNECT, "%s; nothing removed (use --force to "
+		    "remove it here only)", perr.msg);
+		(void)trust_audit(db, who->actor, name, "unpair", "failed", "%s", perr.msg);
+		goto out;
+	}
+	until = fy_now_ms() + (s->conf.token_lifetime + s->conf.clock_skew) * 1000;
+	if ((r = fy_db_begin(db)) != 0) {
+		fy_fail(err, r, "database busy");
+		goto out;
+	}
+	if ((r = trust_peer_remove(db, name, until)) != 0 ||
+	    (r = trust_audit(db, who->actor, name, "unpair", "ok", notified ? "both sides" :
+	    "forced, here only: %s", perr.msg)) != 0 || (r = fy_db_commit(db)) != 0) {
+		fy_db_rollback(db);
+		fy_fail(err, r, "cannot remove peer \"%s\"", name);
+		goto out;
+	}
+	j = json_pack("{s:s, s:b, s:s}", "site", name, "peer_notified", notified,
+	    "peer_error", notified ? "" : perr.msg);
+out:
+	trust_peer_clear(&p);
+	fed_client_free(c);
+	fy_db_close(db);
+	return j;
+}
+
+struct rot_ctx {
+	char names[64][64];
+	int n;
+};
+
+static int
+collect_name(const struct trust_peer *p, void *arg)
+{
+	struct rot_ctx *rc = arg;
+
+	if (rc->n >= 64)
+		return FY_ERR_LIMIT;
+	snprintf(rc->names[rc->n++], 64, "%s", p->name);
+	return 0;
+}
+
+static json_t *
+op_rotate(struct site *s, const struct admin_caller *who, json_t *args, struct fy_error *err)
+{
+	struct site_keys *k = NULL;
+	struct fy_db *db = NULL;
+	struct rot_ctx rc;
+	char *cert = NULL, sig64[100], oldfp[TRUST_FP_LEN];
+	uint8_t sig[64];
+	int64_t clock = fy_now_ms();
+	int force = arg_bool(args, "force"), i, r, failed = 0;
+	json_t *j = NULL, *arr = json_array();
+
+	pthread_mutex_lock(&s->rotate_mtx);
+	memset(&rc, 0, sizeof(rc));
+	k = site_keys_get(s);
+	snprintf(oldfp, sizeof(oldfp), "%s", trust_identity_fingerprint(k->id));
+	if ((r = site_open_db(s, &db)) != 0 || (r = trust_peer_list(db, collect_name, &rc)) != 0) {
+		fy_fail(err, r, "cannot list peers");
+		goto out;
+	}
+	if ((r = trust_identity_rotate_begin(k->id, s->conf.site_name, clock, &cert, sig)) != 0 ||
+	    fy_b64url_enc(sig, sizeof(sig), sig64, sizeof(sig64)) != 0) {
+		fy_fail(err, FY_ERR_CRYPTO, "cannot make a new key");
+		goto out;
+	}
+	/* Announce to every peer first, signed by the current key. */
+	for (i = 0; i < rc.n; i++) {
+		struct trust_peer p;
+		struct fed_client *c = NULL;
+		struct fy__RotateResponse rr;
+		struct fy_error pe;
+		memset(&pe, 0, sizeof(pe));
+		memset(&rr, 0, sizeof(rr));
+		if (fed_connect_peer(s, db, rc.names[i], &p, &c, &pe) == 0 &&
+		    soap_call_fy__Rotate(fed_client_soap(c), "http://peer/fed", NULL, cert, sig64, clock, &rr)
+		    != SOAP_OK)
+			fed_client_error(c, "the rotation", &pe);
+		if (pe.code != 0)
+			failed++;
+		json_array_append_new(arr, json_pack("{s:s, s:b, s:s}", "peer", rc.names[i], "ok", pe.code == 0,
+		    "error", pe.msg));
+		trust_peer_clear(&p);
+		fed_client_free(c);
+	}
+	if (failed > 0 && !force) {
+		trust_identity_rotate_abort(k->id);
+		fy_fail(err, FY_ERR_PEER, "%d of %d peers did not take the new key; the old key stays "
+		    "(--force rotates anyway; those peers must then pair again)", failed, rc.n);
+		(void)trust_audit(db, who->actor, NULL, "rotate", "failed", "%d peers unreachable", failed);
+		/*
+		 * Peers that did take the new key keep accepting the old one for
+		 * rotate_overlap, and we keep presenting it: nothing breaks.
+		 */
+		goto out;
+	}
+	if ((r = trust_identity_rotate_commit(k->id, s->conf.state_dir)) != 0) {
+		fy_fail(err, r, "cannot save the new key");
+		goto out;
+	}
+	{
+		sqlite3_stmt *st;
+		if (sqlite3_prepare_v2(fy_db_handle(db), "INSERT OR REPLACE INTO meta (key, value) "
+		    "VALUES ('rotated_at', ?)", -1, &st, NULL) == SQLITE_OK) {
+			sqlite3_bind_int64(st, 1, fy_now_ms());
+			(void)sqlite3_step(st);
+			sqlite3_finalize(st);
+		}
+	}
+	if ((r = site_reload_keys(s)) != 0) {
+		fy_fail(err, r, "new key saved but not loaded; restart ferryd");
+		goto out;
+	}
+	site_keys_put(k);
+	k = site_keys_get(s);
+	(void)trust_audit(db, who->actor, NULL, "rotate", "ok", "%s -> %s, %d/%d peers told", oldfp,
+	    trust_identity_fingerprint(k->id), rc.n - failed, rc.n);
+	j = json_pack("{s:s, s:s, s:I, s:O}", "previous_fingerprint", oldfp, "fingerprint",
+	    trust_identity_fingerprint(k->id), "overlap_s", (json_int_t)s->conf.rotate_overlap, "peers", arr);
+out:
+	json_decref(arr);
+	free(cert);
+	fy_db_close(db);
+	site_keys_put(k);
+	pthread_mutex_unlock(&s->rotate_mtx);
+	return j;
+}
+
+struct audit_ctx {
+	json_t *arr;
+	size_t n, max;
+};
+
+static int
+audit_row(const struct trust_audit_rec *a, void *arg)
+{
+	struct audit_ctx *ac = arg;
+
+	if (ac->n >= ac->max)
+		json_array_remove(ac->arr, 0);	/* keep the newest max records */
+	else
+		ac->n++;
+	json_array_append_new(ac->arr, json_pack("{s:I, s:o, s:s, s:s, s:s, s:s, s:s}",
+	    "seq", (json_int_t)a->seq, "time", time_json(a->time_ms), "actor", a->actor, "peer", a->peer,
+	    "action", a->action, "outcome", a->outcome, "detail", a->detail));
+	return 0;
+}
+
+static json_t *
+op_audit(struct site *s, const struct admin_caller *who, json_t *args, struct fy_error *err)
+{
+	struct audit_ctx ac;
+	struct fy_db *db = NULL;
+	const char *since_s = arg_str(args, "since");
+	int64_t since = 0;
+	int r;
+
+	ac.arr = json_array();
+	ac.n = 0;
+	ac.max = 10000;
+	if (since_s != NULL && fy_parse_since(since_s, fy_now_ms(), &since) != 0) {
+		fy_fail(err, FY_ERR_INVAL, "--since \"%.40s\": give a duration (1h, 2d) or a date "
+		    "(2026-11-21 or 2026-11-21T10:00:00)", since_s);
+		goto bad;
+	}
+	if ((r = site_open_db(s, &db)) != 0 || (r = trust_audit_list(db, since, audit_row, &ac)) != 0) {
+		fy_fail(err, r, "cannot read the audit trail");
+		goto bad;
+	}
+	fy_db_close(db);
+	return ac.arr;
+bad:
+	fy_db_close(db);
+	json_decref(ac.arr);
+	return NULL;
+}
+
+static json_t *
+op_audit_verify(struct site *s, const struct admin_caller *who, json_t *args, struct fy_error *err)
+{
+	struct fy_db *db = NULL;
+	int64_t count = 0, bad = 0;
+	char why[256];
+	json_t *j = NULL;
+	int r;
+
+	if ((r = site_open_db(s, &db)) != 0) {
+		fy_fail(err, r, "database unavailable");
+		return NULL;
+	}
+	r = trust_audit_verify(db, &count, &bad, why, sizeof(why));
+	if (r == 0 || r == FY_ERR_CHAIN)
+		j = json_pack("{s:b, s:I, s:I, s:s}", "intact", r == 0, "records", (json_int_t)count,
+		    "first_bad", (json_int_t)bad, "reason", why);
+	else
+		fy_fail(err, r, "cannot read the audit trail");
+	fy_db_close(db);
+	return j;
+}
+
+const struct op_ent fy_ops[] = {
+	{ "status", op_status },
+	{ "pair-invite", op_invite },
+	{ "pair-join", op_join },
+	{ "pair-remove", op_remove },
+	{ "peers", op_peers },
+	{ "peer-ping", op_ping },
+	{ "identity-rotate", op_rotate },
+	{ "audit", op_audit },
+	{ "audit-verify", op_audit_verify },
+	{ NULL, NULL },
+};
+
+const struct op_ent *
+fy_op_find(const char *name)
+{
+	const struct op_ent *o;
+
+	for (o = fy_ops; o->name != NULL; o++)
+		if (strcmp(o->name, name) == 0)
+			return o;
+	return NULL;
+}
