@@ -1,1 +1,1 @@
-
+# man pages

@@ -1,0 +1,1 @@
+# fuzz harnesses: filled by tests/fuzz

@@ -1,0 +1,1 @@
+# unit tests: filled by tests/unit
