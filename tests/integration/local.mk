@@ -1,1 +1,4 @@
-# integration tests
+# Integration tests: shell scripts driving real ferryd processes (TAP).
+INTEGRATION_TESTS = tests/integration/pair.sh
+TESTS += $(INTEGRATION_TESTS)
+EXTRA_DIST += $(INTEGRATION_TESTS)
