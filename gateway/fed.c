@@ -701,7 +701,8 @@ fed_client_error(struct fed_client *c, const char *what, struct fy_error *err)
 	struct soap *soap = c->soap;
 	const char *fs, *colon;
 
-	if (soap->error == SOAP_FAULT && (fs = soap_fault_string(soap)) != NULL) {
+	if ((soap->error == SOAP_FAULT || soap->error == SOAP_CLI_FAULT || soap->error == SOAP_SVR_FAULT) &&
+	    (fs = soap_fault_string(soap)) != NULL) {
 		if ((colon = strchr(fs, ':')) != NULL && colon - fs < 24)
 			return fy_fail(err, fy_errcode(fs, (size_t)(colon - fs)), "peer refused %s:%s",
 			    what, colon + 1);

@@ -3,3 +3,4 @@ EXTRA_DIST += tests/integration/lib.sh
 include tests/unit/local.mk
 include tests/fuzz/local.mk
 include tests/integration/local.mk
+EXTRA_DIST += tests/demo.sh
