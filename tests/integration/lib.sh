@@ -163,6 +163,13 @@ site_stop() {
 	[ "$sig" != TERM ] || [ "$rc" -eq 0 ]
 }
 
+# Prefix for site_start: run ferryd with its clock shifted by OFFSET seconds
+# ("+120", "-30").  libfaketime is preloaded through env, which execs, so the
+# PID we hold is ferryd's own.
+FAKETIME_LIB=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -n 1)
+have_faketime() { [ -n "$FAKETIME_LIB" ]; }
+clock_shift() { echo env LD_PRELOAD="$FAKETIME_LIB" FAKETIME="$1" FAKETIME_DONT_RESET=1; }
+
 ctl() { local name=$1; shift; "$FERRYCTL" -s "$T/$name/ferryd.sock" "$@"; }
 probe() { local name=$1; shift; "$FEDPROBE" -f "$T/$name/ferryd.conf" "$@"; }
 fp_of() { ctl "$1" --json status | sed -n 's/.*"fingerprint": "\([A-Z2-7-]*\)".*/\1/p' | head -n 1; }
