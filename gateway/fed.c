@@ -196,7 +196,6 @@ require_token(struct soap *soap, const char *action)
 			return refuse(soap, r, action, "token unreadable: %s", fy_strerror(r));
 		}
 	}
-	/* trust_token_verify zeroes out on failure; t holds the good token here. */
 	if ((r = trust_replay_check(c->db, t.id, t.exp_ms + chk.skew_ms, chk.now_ms)) != 0)
 		return refuse(soap, r, action, r == FY_ERR_REPLAY ?
 		    "token already used (replay)" : "replay cache unavailable");

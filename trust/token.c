@@ -143,6 +143,8 @@ trust_token_verify(const struct trust_identity *id, const char *tok,
 		return FY_ERR_AUTH;
 	if ((r = trust_identity_verify_own(id, sp, sl, sig, 1)) != 0)
 		return FY_ERR_AUTH;
+	/* Signed by us: its fields may be quoted in the error that follows. */
+	*out = t;
 	if (strcmp(t.aud, c->aud) != 0)
 		return FY_ERR_AUDIENCE;
 	if (!fy_ct_equal(t.sub, c->sub, TRUST_HASH_LEN) || !fy_ct_equal(t.cnf, c->cnf, TRUST_HASH_LEN))
@@ -151,6 +153,5 @@ trust_token_verify(const struct trust_identity *id, const char *tok,
 		return FY_ERR_NOTYET;
 	if (c->now_ms - c->skew_ms >= t.exp_ms)
 		return FY_ERR_EXPIRED;
-	*out = t;
 	return 0;
 }

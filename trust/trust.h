@@ -132,6 +132,8 @@ struct trust_token_check {
 /*
  * Verify signature (our current or previous key), audience, holder
  * binding and time window with skew.  Does not touch the replay cache.
+ * On success, and on a failure after the signature verified, out holds the
+ * token (so errors can quote it); otherwise out is zeroed.
  */
 int trust_token_verify(const struct trust_identity *, const char *tok,
     const struct trust_token_check *, struct trust_token *out) FY_WUR;
