@@ -33,7 +33,7 @@ struct fed_conn {
 	int fd;
 	int64_t deadline_ms;		/* whole-connection limit (slow senders) */
 	uint8_t spki[TRUST_HASH_LEN], certhash[TRUST_HASH_LEN];
-	int paired, revoked;
+	int paired, revoked, timed_out;
 	struct trust_peer peer;
 	char who[96];			/* "peer B" or "key ABCD-..." for the audit */
 	char addr[80];
@@ -77,7 +77,7 @@ srv_frecv(struct soap *soap, char *p, size_t n)
 	int r;
 
 	if (fy_mono_ms() > c->deadline_ms) {
-		log_warnx("%s: connection time limit reached", c->addr);
+		c->timed_out = 1;
 		return 0;
 	}
 	r = SSL_read(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
@@ -465,17 +465,23 @@ fed_serve_conn(struct site *s, int fd, const char *addr)
 	soap->frecv = srv_frecv;
 	soap->user = &c;
 	r = soap_serve(soap);
-	if (r != SOAP_OK && r != SOAP_EOF && soap->error != SOAP_EOF) {
+	log_debug("%s: served, soap status %d", c.who, r);
+	if (c.timed_out || (r != SOAP_OK && r != SOAP_EOF)) {
 		const char *fs = soap_fault_string(soap);
-		if (r == SOAP_LENGTH || r == SOAP_LEVEL || r == SOAP_OCCURS || r == SOAP_SYNTAX_ERROR ||
-		    r == SOAP_TAG_MISMATCH || r == SOAP_NO_METHOD || r == SOAP_EOM) {
-			snprintf(why, sizeof(why), "%s", r == SOAP_LENGTH || r == SOAP_EOM ?
-			    "message larger than max_message" : r == SOAP_LEVEL ?
-			    "XML nested deeper than max_depth" : fs ? fs : "malformed request");
-			log_warnx("request from %s refused: %s", c.who, why);
-			(void)trust_audit(c.db, c.who, c.paired ? c.peer.name : NULL, "request", "refused",
-			    "%s (soap error %d)", why, r);
-		}
+		if (c.timed_out)
+			snprintf(why, sizeof(why), "connection time limit (4 x io_timeout) reached: slow sender");
+		else if (r == SOAP_LENGTH || r == SOAP_EOM || r == 413 || r == 414)
+			snprintf(why, sizeof(why), "message larger than max_message (%lld bytes)",
+			    s->conf.max_message);
+		else if (r == SOAP_LEVEL)
+			snprintf(why, sizeof(why), "XML nested deeper than max_depth (%lld)", s->conf.max_depth);
+		else if (fs != NULL)
+			snprintf(why, sizeof(why), "%s", fs);
+		else
+			snprintf(why, sizeof(why), "malformed request (SOAP status %d)", r);
+		log_warnx("request from %s refused: %s", c.who, why);
+		(void)trust_audit(c.db, c.who, c.paired ? c.peer.name : NULL, "request", "refused",
+		    "%s (soap status %d)", why, r);
 	}
 out:
 	if (soap != NULL) {

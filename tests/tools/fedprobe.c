@@ -6,6 +6,7 @@
  * the same TLS policy as ferryd.  Used by tests/integration only.
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -122,6 +123,7 @@ main(int argc, char *argv[])
 	if (conf == NULL || ep == NULL || fp == NULL || argc < 1)
 		usage();
 	fy_log_init("fedprobe", 1, FY_LOG_ERR);
+	signal(SIGPIPE, SIG_IGN);	/* a refused upload shows as a short write */
 	if (fy_conf_load(conf, &cf, errbuf, sizeof(errbuf)) != 0) {
 		fprintf(stderr, "%s\n", errbuf);
 		return 2;
@@ -198,13 +200,16 @@ main(int argc, char *argv[])
 		if ((body = malloc((size_t)n * 16 + 1024)) == NULL)
 			goto out;
 		if (strcmp(argv[0], "raw-deep") == 0) {
+			/* Nesting inside an operation's element. */
 			len = (size_t)sprintf(body, "<?xml version=\"1.0\"?><SOAP-ENV:Envelope xmlns:SOAP-ENV="
-			    "\"http://www.w3.org/2003/05/soap-envelope\"><SOAP-ENV:Body>");
+			    "\"http://www.w3.org/2003/05/soap-envelope\" xmlns:fy=\"urn:ferry:federation:1\">"
+			    "<SOAP-ENV:Body><fy:Hello><fy:site>p</fy:site>");
 			for (i = 0; i < (size_t)n; i++)
-				len += (size_t)sprintf(body + len, "<a>");
+				len += (size_t)sprintf(body + len, "<fy:x>");
 			for (i = 0; i < (size_t)n; i++)
-				len += (size_t)sprintf(body + len, "</a>");
-			len += (size_t)sprintf(body + len, "</SOAP-ENV:Body></SOAP-ENV:Envelope>");
+				len += (size_t)sprintf(body + len, "</fy:x>");
+			len += (size_t)sprintf(body + len, "<fy:clockMs>0</fy:clockMs></fy:Hello></SOAP-ENV:Body>"
+			    "</SOAP-ENV:Envelope>");
 		} else {
 			len = (size_t)n;
 			memset(body, 'x', len);
