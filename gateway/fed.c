@@ -388,7 +388,7 @@ fy__Rotate(struct soap *soap, char *cert, char *sig_s, LONG64 clockMs, struct fy
 {
 	struct fed_conn *c = soap->user;
 	uint8_t sig[64], nspki[TRUST_HASH_LEN];
-	char fp[TRUST_FP_LEN];
+	char fp[TRUST_FP_LEN], *curpem = NULL;
 	int64_t now = fy_now_ms(), until;
 	int r;
 
@@ -399,23 +399,51 @@ fy__Rotate(struct soap *soap, char *cert, char *sig_s, LONG64 clockMs, struct fy
 	if (clockMs < now - c->site->conf.clock_skew * 1000 || clockMs > now + c->site->conf.clock_skew * 1000)
 		return refuse(soap, FY_ERR_EXPIRED, "rotate", "announcement clock outside the %llds skew",
 		    c->site->conf.clock_skew);
-	if (c->peer.cert_pem == NULL ||
-	    (r = trust_verify_rotation(c->peer.spki, c->peer.cert_pem, cert, clockMs, sig, nspki)) != 0)
+	/*
+	 * Verify against the key this connection presented (pinned: the
+	 * peer's current or, during an overlap, previous key).  A rotation the
+	 * peer announced and then abandoned leaves it holding that previous
+	 * key, and its next announcement is signed with it.
+	 */
+	if ((r = trust_tls_peer_cert_pem(c->ssl, &curpem)) != 0)
+		return refuse(soap, FY_ERR_AUTH, "rotate", "no certificate on this connection");
+	r = trust_verify_rotation(c->spki, curpem, cert, clockMs, sig, nspki);
+	free(curpem);
+	if (r != 0)
 		return refuse(soap, FY_ERR_AUTH, "rotate", "announcement not signed by the pinned key");
 	until = now + c->site->conf.rotate_overlap * 1000;
 	trust_fingerprint(nspki, fp);
 	if ((r = fy_db_begin(c->db)) != 0)
 		return soap_receiver_fault(soap, "db: database busy", NULL);
-	if ((r = trust_peer_rotate(c->db, c->peer.name, nspki, cert, until)) != 0 ||
-	    (r = trust_audit(c->db, c->who, c->peer.name, "peer-rotate", "ok", "new key %s", fp)) != 0 ||
+	if ((r = trust_peer_announce(c->db, c->peer.name, nspki, cert)) != 0 ||
+	    (r = trust_audit(c->db, c->who, c->peer.name, "peer-rotate", "ok", "announced next key %s", fp)) != 0 ||
 	    (r = fy_db_commit(c->db)) != 0) {
 		fy_db_rollback(c->db);
-		return soap_receiver_fault(soap, "db: cannot store the new key", NULL);
+		return soap_receiver_fault(soap, r == FY_ERR_EXISTS ? "exists: that key is already in use" :
+		    "db: cannot store the new key", NULL);
 	}
-	log_info("peer %s rotated its key to %s", c->peer.name, fp);
+	log_info("peer %s announced its next key %s", c->peer.name, fp);
 	out->site = soap_strdup(soap, c->site->conf.site_name);
 	out->overlapUntilMs = until;
 	return SOAP_OK;
+}
+
+/* The peer now presents the key it announced: make it current. */
+static void
+fed_promote(struct site *s, struct fy_db *db, const char *name, const char *fp)
+{
+	int64_t until = fy_now_ms() + s->conf.rotate_overlap * 1000;
+
+	if (fy_db_begin(db) != 0)
+		return;
+	if (trust_peer_promote(db, name, until) != 0 ||
+	    trust_audit(db, "ferryd", name, "peer-rotate", "ok", "now uses key %s; previous accepted "
+	    "for %llds", fp, s->conf.rotate_overlap) != 0 || fy_db_commit(db) != 0) {
+		fy_db_rollback(db);
+		log_warnx("cannot record %s's new key", name);
+		return;
+	}
+	log_info("peer %s now uses its new key %s", name, fp);
 }
 
 void
@@ -453,6 +481,8 @@ fed_serve_conn(struct site *s, int fd, const char *addr)
 	if (r == 0) {
 		c.paired = 1;
 		snprintf(c.who, sizeof(c.who), "peer %s", c.peer.name);
+		if (c.peer.has_next && fy_ct_equal(c.spki, c.peer.spki_next, TRUST_HASH_LEN))
+			fed_promote(s, c.db, c.peer.name, fp);
 	} else {
 		snprintf(c.who, sizeof(c.who), "key %.24s... at %s", fp, addr);
 		c.revoked = trust_denied(c.db, c.spki, fy_now_ms()) == FY_ERR_REVOKED;
@@ -589,16 +619,18 @@ tcp_connect(const char *endpoint, long long timeout_s, int *out, struct fy_error
 }
 
 int
-fed_connect(struct site *s, const char *endpoint, const uint8_t *pin, const uint8_t *pin2,
+fed_connect(struct site *s, const char *endpoint, const uint8_t *const *pins, int npins,
     struct fed_client **out, struct fy_error *err)
 {
 	struct fed_client *c;
 	char why[256], got[TRUST_FP_LEN], want[TRUST_FP_LEN];
 	const unsigned char *alpn = NULL;
 	unsigned alpnlen = 0;
-	int r;
+	int r, i;
 
 	*out = NULL;
+	if (npins < 1)
+		return fy_fail(err, FY_ERR_INVAL, "no pinned key");
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return fy_fail(err, FY_ERR_NOMEM, "out of memory");
 	c->fd = -1;
@@ -625,10 +657,12 @@ fed_connect(struct site *s, const char *endpoint, const uint8_t *pin, const uint
 		r = fy_fail(err, FY_ERR_TLS, "%s presented no usable certificate", endpoint);
 		goto out;
 	}
-	if (!fy_ct_equal(c->spki, pin, TRUST_HASH_LEN) &&
-	    (pin2 == NULL || !fy_ct_equal(c->spki, pin2, TRUST_HASH_LEN))) {
+	for (i = 0; i < npins; i++)
+		if (fy_ct_equal(c->spki, pins[i], TRUST_HASH_LEN))
+			break;
+	if (i == npins) {
 		trust_fingerprint(c->spki, got);
-		trust_fingerprint(pin, want);
+		trust_fingerprint(pins[0], want);
 		r = fy_fail(err, FY_ERR_PIN, "%s presented key %s but the pinned key is %s; nothing was sent",
 		    endpoint, got, want);
 		goto out;
@@ -750,14 +784,27 @@ fed_connect_peer(struct site *s, struct fy_db *db, const char *name, struct trus
 {
 	int r;
 
+	const uint8_t *pins[3];
+	char fp[TRUST_FP_LEN];
+	int n = 0;
+
 	*out = NULL;
 	if ((r = trust_peer_by_name(db, name, p)) != 0)
 		return fy_fail(err, r == FY_ERR_NOTFOUND ? FY_ERR_NOTFOUND : r,
 		    r == FY_ERR_NOTFOUND ? "no paired site named \"%s\" (see ferryctl peers)" :
 		    "cannot read peer \"%s\"", name);
-	if ((r = fed_connect(s, p->endpoint, p->spki,
-	    p->has_prev && p->prev_until_ms > fy_now_ms() ? p->spki_prev : NULL, out, err)) != 0)
+	/* Current key first: it is the one named when nothing matches. */
+	pins[n++] = p->spki;
+	if (p->has_next)
+		pins[n++] = p->spki_next;
+	if (p->has_prev && p->prev_until_ms > fy_now_ms())
+		pins[n++] = p->spki_prev;
+	if ((r = fed_connect(s, p->endpoint, pins, n, out, err)) != 0)
 		return r;
+	if (p->has_next && fy_ct_equal(fed_client_peer_spki(*out), p->spki_next, TRUST_HASH_LEN)) {
+		trust_fingerprint(p->spki_next, fp);
+		fed_promote(s, db, name, fp);
+	}
 	if ((r = fed_client_token(*out, "fed", NULL, err)) != 0) {
 		fed_client_free(*out);
 		*out = NULL;

@@ -309,6 +309,9 @@ cmd_peers(int argc, char **argv)
 		if (json_object_get(p, "previous_fingerprint"))
 			printf("%-16s previous key %s accepted until %s\n", "", js(p, "previous_fingerprint"),
 			    js(p, "previous_until"));
+		if (json_object_get(p, "next_fingerprint"))
+			printf("%-16s next key %s announced, current once seen in use\n", "",
+			    js(p, "next_fingerprint"));
 	}
 	json_decref(r);
 	return 0;

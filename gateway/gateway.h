@@ -83,11 +83,11 @@ void site_housekeeping(struct site *);
 void fed_serve_conn(struct site *, int fd, const char *peer_addr);
 struct fed_client;
 /*
- * Connect to endpoint, TLS 1.3, and require the peer's SPKI to equal pin
- * (or pin2 when not NULL).  On a mismatch nothing is sent and err names
- * both fingerprints.
+ * Connect to endpoint, TLS 1.3, and require the peer's SPKI to equal one
+ * of pins[0..npins).  On a mismatch nothing is sent and err names the key
+ * presented and pins[0].
  */
-int fed_connect(struct site *, const char *endpoint, const uint8_t *pin, const uint8_t *pin2,
+int fed_connect(struct site *, const char *endpoint, const uint8_t *const *pins, int npins,
     struct fed_client **, struct fy_error *) FY_WUR;
 void fed_client_free(struct fed_client *);
 struct soap *fed_client_soap(struct fed_client *);

@@ -137,6 +137,7 @@ op_join(struct site *s, const struct admin_caller *who, json_t *args, struct fy_
 	uint8_t exp[32], proof[32], want[32], got[32];
 	char idhex[2 * TRUST_INVITE_ID_LEN + 1], sec64[32], proof64[64], fp[TRUST_FP_LEN];
 	const char *str = arg_str(args, "invite");
+	const uint8_t *pins[1];
 	size_t gl;
 	int64_t t0 = fy_mono_ms();
 	json_t *j = NULL;
@@ -170,7 +171,8 @@ op_join(struct site *s, const struct admin_caller *who, json_t *args, struct fy_
 		fy_fail(err, FY_ERR_EXISTS, "already paired with a site named \"%s\"; remove it first", iv.site);
 		goto out;
 	}
-	if ((r = fed_connect(s, iv.endpoint, iv.spki, NULL, &c, err)) != 0) {
+	pins[0] = iv.spki;
+	if ((r = fed_connect(s, iv.endpoint, pins, 1, &c, err)) != 0) {
 		(void)trust_audit(db, who->actor, iv.site, "pair-join", "failed", "%s", err->msg);
 		goto out;
 	}
@@ -257,6 +259,10 @@ peer_row(const struct trust_peer *p, void *arg)
 		trust_fingerprint(p->spki_prev, pfp);
 		json_object_set_new(o, "previous_fingerprint", json_string(pfp));
 		json_object_set_new(o, "previous_until", time_json(p->prev_until_ms));
+	}
+	if (p->has_next) {
+		trust_fingerprint(p->spki_next, pfp);
+		json_object_set_new(o, "next_fingerprint", json_string(pfp));
 	}
 	json_array_append_new(pc->arr, o);
 	return 0;
@@ -420,20 +426,10 @@ out:
 	return j;
 }
 
-struct rot_ctx {
-	char names[64][64];
-	int n;
-};
-
 static int
 collect_name(const struct trust_peer *p, void *arg)
 {
-	struct rot_ctx *rc = arg;
-
-	if (rc->n >= 64)
-		return FY_ERR_LIMIT;
-	snprintf(rc->names[rc->n++], 64, "%s", p->name);
-	return 0;
+	return json_array_append_new(arg, json_string(p->name)) == 0 ? 0 : FY_ERR_NOMEM;
 }
 
 static json_t *
@@ -441,18 +437,17 @@ op_rotate(struct site *s, const struct admin_caller *who, json_t *args, struct f
 {
 	struct site_keys *k = NULL;
 	struct fy_db *db = NULL;
-	struct rot_ctx rc;
 	char *cert = NULL, sig64[100], oldfp[TRUST_FP_LEN];
 	uint8_t sig[64];
 	int64_t clock = fy_now_ms();
-	int force = arg_bool(args, "force"), i, r, failed = 0;
-	json_t *j = NULL, *arr = json_array();
+	int force = arg_bool(args, "force"), r, failed = 0, n;
+	size_t i;
+	json_t *j = NULL, *arr = json_array(), *names = json_array(), *nm;
 
 	pthread_mutex_lock(&s->rotate_mtx);
-	memset(&rc, 0, sizeof(rc));
 	k = site_keys_get(s);
 	snprintf(oldfp, sizeof(oldfp), "%s", trust_identity_fingerprint(k->id));
-	if ((r = site_open_db(s, &db)) != 0 || (r = trust_peer_list(db, collect_name, &rc)) != 0) {
+	if ((r = site_open_db(s, &db)) != 0 || (r = trust_peer_list(db, collect_name, names)) != 0) {
 		fy_fail(err, r, "cannot list peers");
 		goto out;
 	}
@@ -462,20 +457,22 @@ op_rotate(struct site *s, const struct admin_caller *who, json_t *args, struct f
 		goto out;
 	}
 	/* Announce to every peer first, signed by the current key. */
-	for (i = 0; i < rc.n; i++) {
+	n = (int)json_array_size(names);
+	json_array_foreach(names, i, nm) {
+		const char *name = json_string_value(nm);
 		struct trust_peer p;
 		struct fed_client *c = NULL;
 		struct fy__RotateResponse rr;
 		struct fy_error pe;
 		memset(&pe, 0, sizeof(pe));
 		memset(&rr, 0, sizeof(rr));
-		if (fed_connect_peer(s, db, rc.names[i], &p, &c, &pe) == 0 &&
+		if (fed_connect_peer(s, db, name, &p, &c, &pe) == 0 &&
 		    soap_call_fy__Rotate(fed_client_soap(c), "http://peer/fed", NULL, cert, sig64, clock, &rr)
 		    != SOAP_OK)
 			fed_client_error(c, "the rotation", &pe);
 		if (pe.code != 0)
 			failed++;
-		json_array_append_new(arr, json_pack("{s:s, s:b, s:s}", "peer", rc.names[i], "ok", pe.code == 0,
+		json_array_append_new(arr, json_pack("{s:s, s:b, s:s}", "peer", name, "ok", pe.code == 0,
 		    "error", pe.msg));
 		trust_peer_clear(&p);
 		fed_client_free(c);
@@ -483,11 +480,12 @@ op_rotate(struct site *s, const struct admin_caller *who, json_t *args, struct f
 	if (failed > 0 && !force) {
 		trust_identity_rotate_abort(k->id);
 		fy_fail(err, FY_ERR_PEER, "%d of %d peers did not take the new key; the old key stays "
-		    "(--force rotates anyway; those peers must then pair again)", failed, rc.n);
+		    "(--force rotates anyway; those peers must then pair again)", failed, n);
 		(void)trust_audit(db, who->actor, NULL, "rotate", "failed", "%d peers unreachable", failed);
 		/*
-		 * Peers that did take the new key keep accepting the old one for
-		 * rotate_overlap, and we keep presenting it: nothing breaks.
+		 * Peers that were told hold the abandoned key only as "next",
+		 * pending until seen in use: it never will be, and our next
+		 * announcement (signed by the key we keep) replaces it.
 		 */
 		goto out;
 	}
@@ -511,11 +509,12 @@ op_rotate(struct site *s, const struct admin_caller *who, json_t *args, struct f
 	site_keys_put(k);
 	k = site_keys_get(s);
 	(void)trust_audit(db, who->actor, NULL, "rotate", "ok", "%s -> %s, %d/%d peers told", oldfp,
-	    trust_identity_fingerprint(k->id), rc.n - failed, rc.n);
+	    trust_identity_fingerprint(k->id), n - failed, n);
 	j = json_pack("{s:s, s:s, s:I, s:O}", "previous_fingerprint", oldfp, "fingerprint",
 	    trust_identity_fingerprint(k->id), "overlap_s", (json_int_t)s->conf.rotate_overlap, "peers", arr);
 out:
 	json_decref(arr);
+	json_decref(names);
 	free(cert);
 	fy_db_close(db);
 	site_keys_put(k);

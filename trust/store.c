@@ -25,6 +25,9 @@ static const char *const schema[] = {
 	"  seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, actor TEXT NOT NULL, peer TEXT,"
 	"  action TEXT NOT NULL, outcome TEXT NOT NULL, detail TEXT, hash BLOB NOT NULL);"
 	"CREATE TABLE meta (key TEXT PRIMARY KEY, value);",
+	/* 2: key rotation in two steps: an announced key is pending until seen */
+	"ALTER TABLE peers ADD COLUMN spki_next BLOB;"
+	"ALTER TABLE peers ADD COLUMN cert_next TEXT;",
 };
 
 int
@@ -74,7 +77,8 @@ trust_peer_clear(struct trust_peer *p)
 	memset(p, 0, sizeof(*p));
 }
 
-#define PEER_COLS "name, spki, spki_prev, prev_until, endpoint, role, paired_at, last_contact, cert"
+#define PEER_COLS "name, spki, spki_prev, prev_until, endpoint, role, paired_at, last_contact, cert, " \
+	"spki_next"
 
 static void
 copy_text(char *dst, size_t cap, const unsigned char *s)
@@ -101,6 +105,10 @@ row_to_peer(sqlite3_stmt *st, struct trust_peer *p)
 	copy_text(p->role, sizeof(p->role), sqlite3_column_text(st, 5));
 	p->paired_ms = sqlite3_column_int64(st, 6);
 	p->last_contact_ms = sqlite3_column_int64(st, 7);
+	if ((b = sqlite3_column_blob(st, 9)) != NULL && sqlite3_column_bytes(st, 9) == TRUST_HASH_LEN) {
+		memcpy(p->spki_next, b, TRUST_HASH_LEN);
+		p->has_next = 1;
+	}
 	if (sqlite3_column_text(st, 8) != NULL &&
 	    (p->cert_pem = strdup((const char *)sqlite3_column_text(st, 8))) == NULL)
 		return FY_ERR_NOMEM;
@@ -131,7 +139,7 @@ trust_peer_by_spki(struct fy_db *db, const uint8_t spki[TRUST_HASH_LEN], int64_t
 	int r, rc;
 
 	memset(p, 0, sizeof(*p));
-	if ((r = prep(db, "SELECT " PEER_COLS " FROM peers WHERE spki = ?1 OR "
+	if ((r = prep(db, "SELECT " PEER_COLS " FROM peers WHERE spki = ?1 OR spki_next = ?1 OR "
 	    "(spki_prev = ?1 AND prev_until > ?2)", &st)) != 0)
 		return r;
 	sqlite3_bind_blob(st, 1, spki, TRUST_HASH_LEN, SQLITE_STATIC);
@@ -219,7 +227,8 @@ trust_peer_remove(struct fy_db *db, const char *name, int64_t deny_until_ms)
 
 	if ((r = prep(db, "INSERT OR REPLACE INTO denylist (spki, name, until) "
 	    "SELECT spki, name, ?1 FROM peers WHERE name = ?2 UNION ALL "
-	    "SELECT spki_prev, name, ?1 FROM peers WHERE name = ?2 AND spki_prev IS NOT NULL", &st)) != 0)
+	    "SELECT spki_prev, name, ?1 FROM peers WHERE name = ?2 AND spki_prev IS NOT NULL UNION ALL "
+	    "SELECT spki_next, name, ?1 FROM peers WHERE name = ?2 AND spki_next IS NOT NULL", &st)) != 0)
 		return r;
 	sqlite3_bind_int64(st, 1, deny_until_ms);
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
@@ -238,19 +247,36 @@ trust_peer_remove(struct fy_db *db, const char *name, int64_t deny_until_ms)
 }
 
 int
-trust_peer_rotate(struct fy_db *db, const char *name, const uint8_t new_spki[TRUST_HASH_LEN],
-    const char *new_cert_pem, int64_t overlap_until_ms)
+trust_peer_announce(struct fy_db *db, const char *name, const uint8_t new_spki[TRUST_HASH_LEN],
+    const char *new_cert_pem)
 {
 	sqlite3_stmt *st;
 	int r, rc;
 
-	if ((r = prep(db, "UPDATE peers SET spki_prev = spki, prev_until = ?1, spki = ?2, cert = ?3 "
-	    "WHERE name = ?4", &st)) != 0)
+	if ((r = prep(db, "UPDATE peers SET spki_next = ?1, cert_next = ?2 WHERE name = ?3", &st)) != 0)
+		return r;
+	sqlite3_bind_blob(st, 1, new_spki, TRUST_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, new_cert_pem, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return FY_ERR_DB;
+	return sqlite3_changes(fy_db_handle(db)) == 1 ? 0 : FY_ERR_NOTFOUND;
+}
+
+int
+trust_peer_promote(struct fy_db *db, const char *name, int64_t overlap_until_ms)
+{
+	sqlite3_stmt *st;
+	int r, rc;
+
+	if ((r = prep(db, "UPDATE peers SET spki_prev = spki, prev_until = ?1, spki = spki_next, "
+	    "cert = cert_next, spki_next = NULL, cert_next = NULL "
+	    "WHERE name = ?2 AND spki_next IS NOT NULL", &st)) != 0)
 		return r;
 	sqlite3_bind_int64(st, 1, overlap_until_ms);
-	sqlite3_bind_blob(st, 2, new_spki, TRUST_HASH_LEN, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, new_cert_pem, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc == SQLITE_CONSTRAINT)

@@ -148,6 +148,8 @@ struct trust_peer {
 	uint8_t spki[TRUST_HASH_LEN];
 	uint8_t spki_prev[TRUST_HASH_LEN];
 	int has_prev;
+	uint8_t spki_next[TRUST_HASH_LEN];	/* announced, not yet seen in use */
+	int has_next;
 	int64_t prev_until_ms;
 	char endpoint[TRUST_ENDPOINT_MAX + 1];
 	char role[16];			/* "inviter" or "joiner": who we were */
@@ -156,7 +158,7 @@ struct trust_peer {
 };
 void trust_peer_clear(struct trust_peer *);
 int trust_peer_by_name(struct fy_db *, const char *, struct trust_peer *) FY_WUR;
-/* Matches the current key, or the previous one while its overlap lasts. */
+/* Matches the current key, the announced next one, or the previous one while its overlap lasts. */
 int trust_peer_by_spki(struct fy_db *, const uint8_t spki[TRUST_HASH_LEN], int64_t now_ms,
     struct trust_peer *) FY_WUR;
 /* Callback gets each peer; return non-zero to stop. */
@@ -164,8 +166,16 @@ int trust_peer_list(struct fy_db *, int (*cb)(const struct trust_peer *, void *)
 int trust_peer_add(struct fy_db *, const struct trust_peer *) FY_WUR;	/* in caller's txn */
 int trust_peer_touch(struct fy_db *, const char *name, int64_t now_ms) FY_WUR;
 int trust_peer_remove(struct fy_db *, const char *name, int64_t deny_until_ms) FY_WUR;
-int trust_peer_rotate(struct fy_db *, const char *name, const uint8_t new_spki[TRUST_HASH_LEN],
-    const char *new_cert_pem, int64_t overlap_until_ms) FY_WUR;
+/*
+ * Rotation at a peer, in two steps.  announce: the peer's next key is
+ * recorded and accepted (pinned) beside its current one.  promote: once the
+ * peer is seen using it, it becomes current and the old key stays accepted
+ * until overlap_until.  A rotation the peer abandons leaves only an unused
+ * pending key, replaced by its next announcement.
+ */
+int trust_peer_announce(struct fy_db *, const char *name, const uint8_t new_spki[TRUST_HASH_LEN],
+    const char *new_cert_pem) FY_WUR;
+int trust_peer_promote(struct fy_db *, const char *name, int64_t overlap_until_ms) FY_WUR;
 /* FY_ERR_REVOKED when spki is on the deny-list. */
 int trust_denied(struct fy_db *, const uint8_t spki[TRUST_HASH_LEN], int64_t now_ms) FY_WUR;
 

@@ -1,4 +1,5 @@
 # Integration tests: shell scripts driving real ferryd processes (TAP).
-INTEGRATION_TESTS = tests/integration/pair.sh tests/integration/pair-bad.sh tests/integration/token-bad.sh tests/integration/limits.sh
+INTEGRATION_TESTS = tests/integration/pair.sh tests/integration/pair-bad.sh tests/integration/token-bad.sh \
+	tests/integration/limits.sh tests/integration/rotate.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS)

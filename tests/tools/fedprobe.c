@@ -33,6 +33,7 @@ static int
 connect_peer(const char *ep, const char *fp, struct fed_client **c)
 {
 	uint8_t pin[TRUST_HASH_LEN];
+	const uint8_t *pins[1] = { pin };
 	struct fy_error err;
 
 	memset(&err, 0, sizeof(err));
@@ -40,7 +41,7 @@ connect_peer(const char *ep, const char *fp, struct fed_client **c)
 		fprintf(stderr, "fedprobe: bad fingerprint\n");
 		return 2;
 	}
-	if (fed_connect(&site, ep, pin, NULL, c, &err) != 0) {
+	if (fed_connect(&site, ep, pins, 1, c, &err) != 0) {
 		printf("refused: %s: %s\n", fy_errname(err.code), err.msg);
 		return 1;
 	}
