@@ -88,7 +88,7 @@ fy_cfg_parse_buf(const struct fy_cfg_ent *t, size_t n, void *base, const char *n
 	unsigned char seen[128];
 	const char *why;
 	size_t pos = 0, ll, i;
-	int lineno = 0, r;
+	int lineno = 0, r, quoted;
 
 	memset(seen, 0, sizeof(seen));
 	while (pos < len) {
@@ -116,7 +116,9 @@ fy_cfg_parse_buf(const struct fy_cfg_ent *t, size_t n, void *base, const char *n
 			*val++ = '\0';
 		while (isspace((unsigned char)*val))
 			val++;
+		quoted = 0;
 		if (*val == '"') {
+			quoted = 1;
 			val++;
 			if ((e = strchr(val, '"')) == NULL) {
 				snprintf(err, errcap, "%s:%d: unterminated quote", name, lineno);
@@ -147,7 +149,7 @@ fy_cfg_parse_buf(const struct fy_cfg_ent *t, size_t n, void *base, const char *n
 			snprintf(err, errcap, "%s:%d: unknown keyword \"%.64s\"", name, lineno, kw);
 			return FY_ERR_CONFIG;
 		}
-		if (*val == '\0') {
+		if (*val == '\0' && !(quoted && t[i].type == FY_CFG_STR)) {
 			snprintf(err, errcap, "%s:%d: %s: missing value", name, lineno, kw);
 			return FY_ERR_CONFIG;
 		}

@@ -206,10 +206,15 @@ fy_mkdir_p(const char *path, int mode)
 		return FY_ERR_INVAL;
 	memcpy(p, path, n + 1);
 	for (i = 1; i <= n; i++) {
+		int m = i == n ? mode : 0755;
 		if (p[i] != '/' && p[i] != '\0')
 			continue;
 		p[i] = '\0';
-		if (mkdir(p, i == n ? mode : 0755) != 0 && errno != EEXIST)
+		if (mkdir(p, (mode_t)m) == 0) {
+			/* What we create gets exactly its mode, whatever the umask. */
+			if (chmod(p, (mode_t)m) != 0)
+				return FY_ERR_IO;
+		} else if (errno != EEXIST)
 			return FY_ERR_IO;
 		p[i] = path[i];
 	}

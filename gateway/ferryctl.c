@@ -228,8 +228,12 @@ cmd_invite(int argc, char **argv)
 	const char *ttl = NULL;
 	json_t *r;
 
-	if (opt_take(&argc, argv, "--ttl", &ttl) < 0) {
-		fprintf(stderr, "usage: ferryctl pair invite [--ttl DURATION]\n");
+	int64_t secs;
+
+	if (opt_take(&argc, argv, "--ttl", &ttl) < 0 ||
+	    (ttl != NULL && (fy_parse_duration(ttl, &secs) != 0 || secs < 60 || secs > 3600))) {
+		fprintf(stderr, "ferryctl: --ttl: give a duration from 1m to 1h (e.g. 10m)\n"
+		    "usage: ferryctl pair invite [--ttl DURATION]\n");
 		return 2;
 	}
 	unknown_opts(argc, argv, "pair invite [--ttl DURATION]");
@@ -357,8 +361,12 @@ cmd_audit(int argc, char **argv)
 	json_t *r, *a;
 	size_t i;
 
-	if (opt_take(&argc, argv, "--since", &since) < 0) {
-		fprintf(stderr, "usage: ferryctl audit [--since TIME]\n");
+	int64_t ms;
+
+	if (opt_take(&argc, argv, "--since", &since) < 0 ||
+	    (since != NULL && fy_parse_since(since, fy_now_ms(), &ms) != 0)) {
+		fprintf(stderr, "ferryctl: --since: give a duration (1h, 2d) or a date "
+		    "(2026-11-21 or 2026-11-21T10:00:00)\nusage: ferryctl audit [--since TIME]\n");
 		return 2;
 	}
 	unknown_opts(argc, argv, "audit [--since TIME]");
@@ -418,7 +426,7 @@ usage_all(FILE *f)
 {
 	const struct cmd *c;
 
-	fprintf(f, "usage: ferryctl [-f ferryd.conf] [-s socket] [--json] COMMAND ...\n\ncommands:\n");
+	fprintf(f, "usage: ferryctl [-hV] [-f ferryd.conf] [-s socket] [--json] COMMAND ...\n\ncommands:\n");
 	for (c = cmds; c->name != NULL; c++)
 		fprintf(f, "  %-32s %s\n", c->usage, c->help);
 }
@@ -474,10 +482,13 @@ main(int argc, char *argv[])
 			i--;
 		}
 	}
-	if (sock_path == NULL)
+	/* -s, then -f's admin_socket, then $FERRY_SOCKET, then the default config. */
+	if (sock_path == NULL && conf != NULL)
+		sock_path = socket_from_conf(conf);
+	if (sock_path == NULL && conf == NULL)
 		sock_path = getenv("FERRY_SOCKET");
-	if (sock_path == NULL)
-		sock_path = socket_from_conf(conf ? conf : DEFAULT_CONF);
+	if (sock_path == NULL && conf == NULL)
+		sock_path = socket_from_conf(DEFAULT_CONF);
 	if (sock_path == NULL) {
 		if (conf != NULL) {
 			fprintf(stderr, "ferryctl: %s: cannot read\n", conf);

@@ -33,6 +33,62 @@ usage(void)
 	exit(1);
 }
 
+/*
+ * Detach, but let the parent wait until the child is serving (or has
+ * failed), so `ferryd` exits non-zero with the reason on stderr when it
+ * cannot start.  Returns the pipe end the child reports on, or -1 under -d.
+ */
+static int
+detach(void)
+{
+	char buf[512];
+	ssize_t n;
+	int p[2], fd;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) != 0) {
+		perror("ferryd: pipe");
+		exit(1);
+	}
+	if ((pid = fork()) < 0) {
+		perror("ferryd: fork");
+		exit(1);
+	}
+	if (pid > 0) {
+		close(p[1]);
+		n = read(p[0], buf, sizeof(buf) - 1);
+		if (n > 0 && buf[0] == '+')
+			_exit(0);
+		buf[n > 0 ? n : 0] = '\0';
+		fprintf(stderr, "ferryd: %s\n", n > 1 ? buf + 1 : "exited during start-up");
+		_exit(1);
+	}
+	close(p[0]);
+	if (setsid() < 0 || chdir("/") != 0)
+		exit(1);
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	return p[1];
+}
+
+static void
+started(int fd, const char *failure)
+{
+	char buf[512];
+	int n;
+
+	if (fd < 0)
+		return;
+	n = snprintf(buf, sizeof(buf), "%c%s", failure ? '-' : '+', failure ? failure : "");
+	(void)!write(fd, buf, (size_t)n);
+	close(fd);
+}
+
 static void
 on_signal(int sig)
 {
@@ -221,8 +277,8 @@ main(int argc, char *argv[])
 	struct fy_conf conf;
 	struct pollfd pfd[3];
 	struct sigaction sa;
-	char err[512];
-	int ch, debug = 0, check = 0, dump = 0, lfd = -1, afd = -1, running = 1, i, r;
+	char err[512], absfile[PATH_MAX];
+	int ch, debug = 0, check = 0, dump = 0, lfd = -1, afd = -1, running = 1, i, r, ready = -1;
 	int64_t last_hk = 0;
 
 	while ((ch = getopt(argc, argv, "df:nTh")) != -1) {
@@ -247,15 +303,15 @@ main(int argc, char *argv[])
 		fy_conf_free(&conf);
 		return 0;
 	}
-	if (!debug) {
-		if (daemon(0, 0) != 0) {
-			perror("daemon");
-			return 1;
-		}
-	}
+	/* SIGHUP re-reads the file after we chdir("/"): keep its absolute path. */
+	if (realpath(file, absfile) != NULL)
+		file = absfile;
+	if (!debug)
+		ready = detach();
 	fy_log_init("ferryd", debug, conf.log_level);
 	if (pipe2(sigpipe_fds, O_CLOEXEC | O_NONBLOCK) != 0) {
 		log_warn("pipe");
+		started(ready, "cannot create a pipe");
 		return 1;
 	}
 	memset(&sa, 0, sizeof(sa));
@@ -268,15 +324,23 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 
 	if ((r = site_init(&site, &conf)) != 0) {
-		log_err("cannot start: %s", fy_strerror(r));
+		snprintf(err, sizeof(err), "cannot start: %s (state_dir %s)", fy_strerror(r), site.conf.state_dir);
+		log_err("%s", err);
+		started(ready, err);
 		return 1;
 	}
 	if ((r = write_pidfile(site.conf.pidfile)) != 0) {
-		log_err("cannot write pidfile %s", site.conf.pidfile);
+		snprintf(err, sizeof(err), r == FY_ERR_EXISTS ? "already running (pidfile %s)" :
+		    "cannot write pidfile %s", site.conf.pidfile);
+		log_err("%s", err);
+		started(ready, err);
 		return 1;
 	}
 	if ((r = tcp_listen(site.conf.listen, &lfd)) != 0 || (r = admin_listen(&site, &afd)) != 0) {
-		log_err("cannot listen: %s", fy_strerror(r));
+		snprintf(err, sizeof(err), "cannot listen on %s or %s: %s", site.conf.listen,
+		    site.conf.admin_socket, fy_strerror(r));
+		log_err("%s", err);
+		started(ready, err);
 		(void)unlink(site.conf.pidfile);
 		return 1;
 	}
@@ -288,6 +352,7 @@ main(int argc, char *argv[])
 	}
 	log_info("ferryd %s listening on %s, admin socket %s", PACKAGE_VERSION, site.conf.listen,
 	    site.conf.admin_socket);
+	started(ready, NULL);
 	while (running) {
 		pfd[0].fd = sigpipe_fds[0];
 		pfd[1].fd = lfd;

@@ -1,0 +1,78 @@
+#!/bin/bash
+# ferryd's configuration: -n with file:line errors, -T that reads back,
+# reload on SIGHUP, start-up failures reported by the exit status, and the
+# database's schema version.
+. "$(dirname "$0")/lib.sh"
+
+site_conf a
+C=$T/a/ferryd.conf
+ok "ferryd -n accepts the test configuration" "$FERRYD" -n -f "$C"
+ok "ferryd -n accepts conf/ferryd.conf" "$FERRYD" -n -f "$top_srcdir/conf/ferryd.conf"
+
+bad() {	# bad DESC REGEX LINES...
+	local d=$1 re=$2; shift 2
+	printf '%s\n' "$@" >"$T/bad.conf"
+	fails "$d is refused by -n" "$FERRYD" -n -f "$T/bad.conf"
+	like "$(cat "$T/last.out")" "$re" "$d: the message names file, line and problem"
+}
+bad "an unknown keyword" "^$T/bad.conf:2: unknown keyword \"listne\"" "site_name x" "listne 1.2.3.4:5"
+bad "a duplicate keyword" "^$T/bad.conf:2: site_name: given more than once" "site_name x" "site_name y"
+bad "a bad duration" "^$T/bad.conf:1: token_lifetime: expected a duration" "token_lifetime soon"
+bad "a token lifetime over 10 minutes" "^$T/bad.conf:1: token_lifetime: expected a duration in range" "token_lifetime 11m"
+bad "an integer out of range" "^$T/bad.conf:1: max_connections: expected an integer in range" "max_connections 0"
+bad "a missing value" "^$T/bad.conf:1: listen: missing value" "listen"
+bad "an unterminated quote" "^$T/bad.conf:1: unterminated quote" 'site_name "x'
+bad "an unquoted value with spaces" "^$T/bad.conf:1: site_name: value has spaces" "site_name a b"
+bad "a bad log level" "^$T/bad.conf:1: log_level: expected error, warning, info or debug" "log_level loud"
+bad "a bad site name" "site_name \"-x\": use 1-63 letters" "site_name -x"
+bad "a listen without a port" "listen \"localhost\": expected host:port" "listen localhost"
+bad "a relative state_dir" "must be absolute paths" "state_dir var/lib/ferry"
+fails "a missing file is refused" "$FERRYD" -n -f "$T/nope.conf"
+like "$(cat "$T/last.out")" "nope.conf: no such file" "the message names the missing file"
+
+"$FERRYD" -T -f "$C" >"$T/dump.conf"
+is "$(wc -l <"$T/dump.conf")" 18 "ferryd -T prints all 18 keywords"
+like "$(cat "$T/dump.conf")" "^token_lifetime 300s" "-T shows defaults (token_lifetime 300s)"
+like "$(cat "$T/dump.conf")" "clock_skew 120s" "-T shows clock_skew 120s"
+ok "ferryd -T output is itself a valid configuration" "$FERRYD" -n -f "$T/dump.conf"
+"$FERRYD" -T -f "$T/dump.conf" >"$T/dump2.conf"
+ok "and reads back to the same settings" cmp "$T/dump.conf" "$T/dump2.conf"
+
+# Daemon mode: success and failure are told by the exit status.
+ok "ferryd (daemon mode) starts and exits 0 once serving" "$FERRYD" -f "$C"
+pid=$(cat "$T/a/ferryd.pid")
+ok "its admin socket answers" ctl a status
+fails "a second daemon on the same pidfile exits non-zero" "$FERRYD" -f "$C"
+like "$(cat "$T/last.out")" "already running" "and says why"
+st=$(stat -c %a "$T/a"); is "$st" 755 "the socket directory keeps its mode"
+st=$(stat -c %a "$T/a/ferryd.sock"); is "$st" 600 "the admin socket is 0600 without admin_group"
+
+# SIGHUP: a good change is applied, a bad file is refused and the old one kept.
+sed -i 's/^log_level .*/log_level warning/' "$C"
+kill -HUP "$pid"; sleep 0.5
+ok "still running after SIGHUP" kill -0 "$pid"
+echo "bogus_keyword 1" >>"$C"
+kill -HUP "$pid"; sleep 0.5
+ok "still running after SIGHUP with a broken file" kill -0 "$pid"
+ok "and still serving" ctl a status
+kill -TERM "$pid"
+for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+fails "SIGTERM stops it" kill -0 "$pid"
+[ ! -e "$T/a/ferryd.pid" ] && [ ! -e "$T/a/ferryd.sock" ]; is $? 0 "pidfile and socket removed"
+sed -i '/bogus_keyword/d' "$C"
+
+# Schema: version recorded; a database from a newer Ferry is refused.
+v=$(sqlite3 "$T/a/state/ferry.db" "PRAGMA user_version"); is "$v" 2 "the database is at schema version 2"
+sqlite3 "$T/a/state/ferry.db" "PRAGMA user_version = 99"
+fails "a database from a newer Ferry is refused" "$FERRYD" -f "$C"
+like "$(cat "$T/last.out")" "cannot start: unsupported version" "and says the version is unsupported"
+ok "nothing was changed in it" test "$(sqlite3 "$T/a/state/ferry.db" "PRAGMA user_version")" = 99
+
+# A version-1 database is migrated forward, keeping its rows.
+sqlite3 "$T/a/state/ferry.db" "PRAGMA user_version = 1; ALTER TABLE peers DROP COLUMN cert_next; ALTER TABLE peers DROP COLUMN spki_next"
+ok "a version-1 database is migrated on start" site_start a
+is "$(sqlite3 "$T/a/state/ferry.db" "PRAGMA user_version")" 2 "it is now at version 2"
+like "$(audit_of a)" "start +ok" "its audit trail survived the migration"
+ok "and verifies" ctl a audit verify
+check_sanitizers
+done_testing
