@@ -1,1 +1,1 @@
-EXTRA_DIST += bench/README.md
+EXTRA_DIST += bench/README.md bench/handshake.sh
