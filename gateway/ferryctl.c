@@ -89,6 +89,7 @@ call(const char *cmd, json_t *args, json_t **result)
 	return 0;
 }
 
+/* Print j for scripts and release it. */
 static int
 print_json(json_t *j)
 {
@@ -97,6 +98,7 @@ print_json(json_t *j)
 	if (s != NULL)
 		printf("%s\n", s);
 	free(s);
+	json_decref(j);
 	return 0;
 }
 
@@ -396,9 +398,11 @@ cmd_audit_verify(int argc, char **argv)
 	if (call("audit-verify", NULL, &r) != 0)
 		return 1;
 	ok = json_is_true(json_object_get(r, "intact"));
-	if (json_out)
+	if (json_out) {
 		print_json(r);
-	else if (ok)
+		return ok ? 0 : 1;
+	}
+	if (ok)
 		printf("audit trail intact: %lld records\n", (long long)json_integer_value(json_object_get(r, "records")));
 	else
 		printf("audit trail BROKEN at record %lld: %s\n",

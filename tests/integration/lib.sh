@@ -11,7 +11,7 @@ FERRYD=$top_builddir/gateway/ferryd
 FERRYCTL=$top_builddir/gateway/ferryctl
 FEDPROBE=$top_builddir/tests/tools/fedprobe
 # Sanitizer builds: faketime's preload must not upset ASan's link-order check.
-export ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}verify_asan_link_order=0:detect_leaks=0"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}verify_asan_link_order=0"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
 
 TNAME=$(basename "$0" .sh)
