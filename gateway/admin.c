@@ -207,25 +207,12 @@ admin_serve_conn(struct site *s, int fd)
 	who.pid = cred.pid;
 	snprintf(who.actor, sizeof(who.actor), "admin uid=%u pid=%d", (unsigned)cred.uid, (int)cred.pid);
 	if (s->conf.admin_group[0] != '\0' && lookup_group(s->conf.admin_group, &agid) == 0) {
-		/* Supplementary groups of the caller, from /proc (the caller is alive: it waits for us). */
-		char path[64], line[1024];
-		FILE *f;
-		snprintf(path, sizeof(path), "/proc/%d/status", (int)cred.pid);
-		if ((f = fopen(path, "r")) != NULL) {
-			while (fgets(line, sizeof(line), f) != NULL) {
-				char *p = line + 7, *e;
-				if (strncmp(line, "Groups:", 7) != 0)
-					continue;
-				while (ng < ADMIN_MAX_GROUPS) {
-					unsigned long g = strtoul(p, &e, 10);
-					if (e == p)
-						break;
-					groups[ng++] = (gid_t)g;
-					p = e;
-				}
-			}
-			fclose(f);
-		}
+		/* The caller's supplementary groups, from the kernel (Linux 4.13+). */
+		socklen_t gl = sizeof(groups);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &gl) == 0)
+			ng = (int)(gl / sizeof(gid_t));
+		else
+			log_warn("SO_PEERGROUPS (only the primary group is checked)");
 	}
 	for (i = 0; i < ng; i++)
 		ug[i] = groups[i];

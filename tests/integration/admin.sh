@@ -33,6 +33,7 @@ echo "admin_group nogroup" >>"$T/a/ferryd.conf"
 site_start a || { echo "Bail out! a did not restart"; exit 1; }
 st=$(stat -c '%a %G' "$T/a/ferryd.sock"); is "$st" "660 nogroup" "with admin_group the socket is 0660 and group-owned"
 ok "a member of admin_group may use the admin API" as_nobody "$T/ferryctl" -s "$T/a/ferryd.sock" status
+ok "a user with admin_group as a supplementary group may too" setpriv --reuid=$NOBODY --regid=65533 --groups=$NOBODY "$T/ferryctl" -s "$T/a/ferryd.sock" status
 fails "a user outside it may not" setpriv --reuid=$NOBODY --regid=65533 --clear-groups "$T/ferryctl" -s "$T/a/ferryd.sock" status
 like "$(audit_of a)" "start +ok" "audit readable"
 
