@@ -55,7 +55,7 @@ enum fy_err {
 #undef FY_ERR_ENUM
 };
 const char *fy_strerror(int);
-/* Stable lower-case code name for --json ("pin", "expired", ...). */
+/* Stable code name for --json and SOAP faults ("PIN", "EXPIRED", ...). */
 const char *fy_errname(int);
 /* Inverse of fy_errname(); FY_ERR_PEER when unknown. */
 int fy_errcode(const char *name, size_t len);

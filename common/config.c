@@ -200,8 +200,12 @@ fy_cfg_dump(const struct fy_cfg_ent *t, size_t n, const void *base, FILE *f)
 		p = (const char *)base + t[i].offset;
 		switch (t[i].type) {
 		case FY_CFG_STR: {
+			/* Quoted when needed, so the dump reads back (no value holds '"'). */
 			const char *s = *(char *const *)(const void *)p;
-			fprintf(f, "%s %s\n", t[i].name, s && *s ? s : "\"\"");
+			if (s == NULL || *s == '\0' || strpbrk(s, " \t#") != NULL)
+				fprintf(f, "%s \"%s\"\n", t[i].name, s ? s : "");
+			else
+				fprintf(f, "%s %s\n", t[i].name, s);
 			break;
 		}
 		case FY_CFG_INT:

@@ -6,6 +6,7 @@
  * copy-paste is reported as such rather than as a wrong secret.
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
+#include <ctype.h>
 #include <string.h>
 #include <openssl/sha.h>
 #include "trust.h"
@@ -60,9 +61,9 @@ trust_invite_parse(const char *s, size_t n, struct trust_invite *iv)
 
 	memset(iv, 0, sizeof(*iv));
 	/* Tolerate surrounding whitespace from copy and paste. */
-	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' '))
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
 		n--;
-	while (n > 0 && (*s == ' ' || *s == '\t')) {
+	while (n > 0 && isspace((unsigned char)*s)) {
 		s++;
 		n--;
 	}

@@ -173,12 +173,33 @@ trust_peer_list(struct fy_db *db, int (*cb)(const struct trust_peer *, void *), 
 	return r;
 }
 
+/* FY_ERR_EXISTS when spki is pinned (current, next or previous) for a peer other than name. */
+static int
+key_taken(struct fy_db *db, const uint8_t spki[TRUST_HASH_LEN], const char *name)
+{
+	sqlite3_stmt *st;
+	int r, rc;
+
+	if ((r = prep(db, "SELECT 1 FROM peers WHERE name != ?2 AND "
+	    "(spki = ?1 OR spki_next = ?1 OR spki_prev = ?1)", &st)) != 0)
+		return r;
+	sqlite3_bind_blob(st, 1, spki, TRUST_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, name ? name : "", -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return FY_ERR_EXISTS;
+	return rc == SQLITE_DONE ? 0 : FY_ERR_DB;
+}
+
 int
 trust_peer_add(struct fy_db *db, const struct trust_peer *p)
 {
 	sqlite3_stmt *st;
 	int r, rc;
 
+	if ((r = key_taken(db, p->spki, "")) != 0)
+		return r;
 	if ((r = prep(db, "INSERT INTO peers (name, spki, endpoint, role, paired_at, last_contact, cert)"
 	    " VALUES (?, ?, ?, ?, ?, ?, ?)", &st)) != 0)
 		return r;
@@ -253,6 +274,12 @@ trust_peer_announce(struct fy_db *db, const char *name, const uint8_t new_spki[T
 	sqlite3_stmt *st;
 	int r, rc;
 
+	/*
+	 * Certificates are public: a peer must not claim a key another peer
+	 * uses, or connections from that peer would be taken for this one.
+	 */
+	if ((r = key_taken(db, new_spki, name)) != 0)
+		return r;
 	if ((r = prep(db, "UPDATE peers SET spki_next = ?1, cert_next = ?2 WHERE name = ?3", &st)) != 0)
 		return r;
 	sqlite3_bind_blob(st, 1, new_spki, TRUST_HASH_LEN, SQLITE_STATIC);

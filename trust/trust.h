@@ -19,7 +19,7 @@ struct fy_db;
 #define TRUST_SECRET_LEN	16	/* 128-bit invite secret */
 #define TRUST_INVITE_ID_LEN	8
 #define TRUST_ENDPOINT_MAX	255
-#define TRUST_INVITE_MAX	512	/* longest invite string accepted */
+#define TRUST_INVITE_MAX	600	/* longest invite string accepted (the largest encodes to 529) */
 #define TRUST_TOKEN_MAX		1024	/* longest token string accepted */
 #define TRUST_SCOPE_MAX		64
 #define TRUST_ALPN_FED		"ferry-fed/1"
@@ -163,7 +163,8 @@ int trust_peer_by_spki(struct fy_db *, const uint8_t spki[TRUST_HASH_LEN], int64
     struct trust_peer *) FY_WUR;
 /* Callback gets each peer; return non-zero to stop. */
 int trust_peer_list(struct fy_db *, int (*cb)(const struct trust_peer *, void *), void *) FY_WUR;
-int trust_peer_add(struct fy_db *, const struct trust_peer *) FY_WUR;	/* in caller's txn */
+/* In the caller's txn; FY_ERR_EXISTS for a name or key already pinned. */
+int trust_peer_add(struct fy_db *, const struct trust_peer *) FY_WUR;
 int trust_peer_touch(struct fy_db *, const char *name, int64_t now_ms) FY_WUR;
 int trust_peer_remove(struct fy_db *, const char *name, int64_t deny_until_ms) FY_WUR;
 /*
@@ -173,6 +174,7 @@ int trust_peer_remove(struct fy_db *, const char *name, int64_t deny_until_ms) F
  * until overlap_until.  A rotation the peer abandons leaves only an unused
  * pending key, replaced by its next announcement.
  */
+/* FY_ERR_EXISTS when new_spki is pinned for another peer. */
 int trust_peer_announce(struct fy_db *, const char *name, const uint8_t new_spki[TRUST_HASH_LEN],
     const char *new_cert_pem) FY_WUR;
 int trust_peer_promote(struct fy_db *, const char *name, int64_t overlap_until_ms) FY_WUR;

@@ -1,1 +1,83 @@
-# fuzz harnesses: filled by tests/fuzz
+# Fuzz harnesses for the parsers of untrusted input (STYLE.md 15, 21).
+#
+# Each tests/fuzz/<name>-fuzz.c defines LLVMFuzzerTestOneInput().  In every
+# build, `make check` links it with tests/fuzz/replay.c as
+# tests/fuzz/<name>-replay and feeds it each file of the committed corpus
+# tests/fuzz/corpus/<name>/ (one TAP test per file; with --enable-asan and
+# --enable-ubsan the replay runs under the sanitizers).
+#
+# To fuzz for real (clang with libFuzzer), in a separate build directory:
+#
+#   mkdir /tmp/fuzz && cd /tmp/fuzz
+#   CC=clang SRC/configure --enable-fuzzing && make
+#   cp -r SRC/tests/fuzz/corpus/invite /tmp/fuzz/invite-corpus
+#   tests/fuzz/invite-fuzz -max_total_time=60 /tmp/fuzz/invite-corpus
+#   (likewise token-fuzz and config-fuzz; SRC is the source tree)
+#
+# (CC=clang ./configure --enable-fuzzing && make && tests/fuzz/invite-fuzz
+# tests/fuzz/corpus/invite works in the source tree too.)  libFuzzer adds
+# the inputs it finds interesting to the corpus directory it is given: give
+# it a scratch copy, and commit only small inputs that add coverage or that
+# crashed (crash-*, after the bug is fixed), named for what they are.  The
+# fuzzers compile common/ and trust/ themselves so that the code under test
+# carries libFuzzer's coverage instrumentation.
+#
+# tests/fuzz/gen-corpus (make tests/fuzz/gen-corpus) regenerates the seed
+# corpora with the real encoders: tests/fuzz/gen-corpus DIR.
+
+FUZZ_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(SQLITE_CFLAGS)
+FUZZ_LDADD = tests/libtap.a trust/libtrust.a common/libcommon.a $(OPENSSL_LIBS) $(SQLITE_LIBS)
+
+FUZZ_REPLAYS = tests/fuzz/invite-replay tests/fuzz/token-replay tests/fuzz/config-replay
+check_PROGRAMS += $(FUZZ_REPLAYS)
+TESTS += $(FUZZ_REPLAYS)
+
+tests_fuzz_invite_replay_SOURCES = tests/fuzz/replay.c tests/fuzz/invite-fuzz.c tests/fuzz/fuzz.h
+tests_fuzz_invite_replay_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_NAME='"invite"'
+tests_fuzz_invite_replay_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_invite_replay_LDADD = $(FUZZ_LDADD)
+
+tests_fuzz_token_replay_SOURCES = tests/fuzz/replay.c tests/fuzz/token-fuzz.c tests/fuzz/fuzz.h
+tests_fuzz_token_replay_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_NAME='"token"'
+tests_fuzz_token_replay_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_token_replay_LDADD = $(FUZZ_LDADD)
+
+tests_fuzz_config_replay_SOURCES = tests/fuzz/replay.c tests/fuzz/config-fuzz.c tests/fuzz/fuzz.h
+tests_fuzz_config_replay_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_NAME='"config"'
+tests_fuzz_config_replay_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_config_replay_LDADD = $(FUZZ_LDADD)
+
+# Corpus generator: built only on request.
+EXTRA_PROGRAMS = tests/fuzz/gen-corpus
+tests_fuzz_gen_corpus_SOURCES = tests/fuzz/gen-corpus.c
+tests_fuzz_gen_corpus_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_gen_corpus_LDADD = trust/libtrust.a common/libcommon.a $(OPENSSL_LIBS) $(SQLITE_LIBS)
+CLEANFILES += tests/fuzz/gen-corpus$(EXEEXT)
+
+EXTRA_DIST += tests/fuzz/corpus
+
+if FUZZING
+# The library sources again, built with the fuzzer's instrumentation.
+FUZZ_LIB_SOURCES = common/common.h common/err.c common/log.c common/buf.c common/enc.c \
+	common/util.c common/config.c common/db.c \
+	trust/trust.h trust/trust-int.h trust/identity.c trust/tls.c trust/invite.c \
+	trust/proof.c trust/token.c trust/store.c trust/audit.c
+FUZZ_SAN = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZERS = tests/fuzz/invite-fuzz tests/fuzz/token-fuzz tests/fuzz/config-fuzz
+noinst_PROGRAMS = $(FUZZERS)
+
+tests_fuzz_invite_fuzz_SOURCES = tests/fuzz/invite-fuzz.c tests/fuzz/fuzz.h $(FUZZ_LIB_SOURCES)
+tests_fuzz_invite_fuzz_CFLAGS = $(FUZZ_CFLAGS) $(FUZZ_SAN)
+tests_fuzz_invite_fuzz_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_SAN)
+tests_fuzz_invite_fuzz_LDADD = $(OPENSSL_LIBS) $(SQLITE_LIBS)
+
+tests_fuzz_token_fuzz_SOURCES = tests/fuzz/token-fuzz.c tests/fuzz/fuzz.h $(FUZZ_LIB_SOURCES)
+tests_fuzz_token_fuzz_CFLAGS = $(FUZZ_CFLAGS) $(FUZZ_SAN)
+tests_fuzz_token_fuzz_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_SAN)
+tests_fuzz_token_fuzz_LDADD = $(OPENSSL_LIBS) $(SQLITE_LIBS)
+
+tests_fuzz_config_fuzz_SOURCES = tests/fuzz/config-fuzz.c tests/fuzz/fuzz.h $(FUZZ_LIB_SOURCES)
+tests_fuzz_config_fuzz_CFLAGS = $(FUZZ_CFLAGS) $(FUZZ_SAN)
+tests_fuzz_config_fuzz_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_SAN)
+tests_fuzz_config_fuzz_LDADD = $(OPENSSL_LIBS) $(SQLITE_LIBS)
+endif

@@ -1,1 +1,72 @@
-# unit tests: filled by tests/unit
+# Unit tests: tests/unit/<module>/<name>-t.c, one main() each, TAP on stdout.
+# Each links tests/libtap.a (TAP producer) and tests/unit/libunit.a (temp
+# dirs and files) before the libraries under test.
+
+noinst_LIBRARIES += tests/libtap.a tests/unit/libunit.a
+tests_libtap_a_SOURCES = tests/tap.c tests/tap.h
+tests_libtap_a_CFLAGS = $(AM_CFLAGS)
+tests_unit_libunit_a_SOURCES = tests/unit/helpers.c tests/unit/helpers.h
+tests_unit_libunit_a_CFLAGS = $(AM_CFLAGS)
+
+UNIT_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(SQLITE_CFLAGS)
+UNIT_LDADD = tests/unit/libunit.a tests/libtap.a trust/libtrust.a common/libcommon.a \
+	$(OPENSSL_LIBS) $(SQLITE_LIBS)
+
+UNIT_TESTS = \
+	tests/unit/common/buf-t \
+	tests/unit/common/enc-t \
+	tests/unit/common/err-t \
+	tests/unit/common/config-t \
+	tests/unit/common/util-t \
+	tests/unit/trust/token-t \
+	tests/unit/trust/invite-t \
+	tests/unit/trust/proof-t \
+	tests/unit/trust/pin-t \
+	tests/unit/trust/store-t \
+	tests/unit/trust/audit-t
+check_PROGRAMS += $(UNIT_TESTS)
+TESTS += $(UNIT_TESTS)
+
+tests_unit_common_buf_t_SOURCES = tests/unit/common/buf-t.c
+tests_unit_common_buf_t_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_common_buf_t_LDADD = $(UNIT_LDADD)
+
+tests_unit_common_enc_t_SOURCES = tests/unit/common/enc-t.c
+tests_unit_common_enc_t_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_common_enc_t_LDADD = $(UNIT_LDADD)
+
+tests_unit_common_err_t_SOURCES = tests/unit/common/err-t.c
+tests_unit_common_err_t_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_common_err_t_LDADD = $(UNIT_LDADD)
+
+tests_unit_common_config_t_SOURCES = tests/unit/common/config-t.c
+tests_unit_common_config_t_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_common_config_t_LDADD = $(UNIT_LDADD)
+
+tests_unit_common_util_t_SOURCES = tests/unit/common/util-t.c
+tests_unit_common_util_t_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_common_util_t_LDADD = $(UNIT_LDADD)
+
+tests_unit_trust_token_t_SOURCES = tests/unit/trust/token-t.c
+tests_unit_trust_token_t_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_trust_token_t_LDADD = $(UNIT_LDADD)
+
+tests_unit_trust_invite_t_SOURCES = tests/unit/trust/invite-t.c
+tests_unit_trust_invite_t_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_trust_invite_t_LDADD = $(UNIT_LDADD)
+
+tests_unit_trust_proof_t_SOURCES = tests/unit/trust/proof-t.c
+tests_unit_trust_proof_t_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_trust_proof_t_LDADD = $(UNIT_LDADD)
+
+tests_unit_trust_pin_t_SOURCES = tests/unit/trust/pin-t.c
+tests_unit_trust_pin_t_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_trust_pin_t_LDADD = $(UNIT_LDADD)
+
+tests_unit_trust_store_t_SOURCES = tests/unit/trust/store-t.c
+tests_unit_trust_store_t_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_trust_store_t_LDADD = $(UNIT_LDADD) -lpthread
+
+tests_unit_trust_audit_t_SOURCES = tests/unit/trust/audit-t.c
+tests_unit_trust_audit_t_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_trust_audit_t_LDADD = $(UNIT_LDADD)
