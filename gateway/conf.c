@@ -30,6 +30,16 @@ const struct fy_cfg_ent fy_conf_table[] = {
 	{ "io_timeout", FY_CFG_DURATION, O(io_timeout), "30s", 1, 3600, "idle limit on a federation connection" },
 	{ "connect_timeout", FY_CFG_DURATION, O(connect_timeout), "10s", 1, 600, "outgoing connect and handshake limit" },
 	{ "max_connections", FY_CFG_INT, O(max_connections), "64", 1, 4096, "concurrent federation connections" },
+	{ "transport_streams_min", FY_CFG_INT, O(tp_streams_min), "2", 1, 32, "fewest TLS streams per session" },
+	{ "transport_streams_max", FY_CFG_INT, O(tp_streams_max), "8", 1, 32, "most TLS streams per session" },
+	{ "transport_chunk_size", FY_CFG_INT, O(tp_chunk_size), "1048576", 65536, 4194304, "largest chunk (bytes)" },
+	{ "transport_window", FY_CFG_INT, O(tp_window), "67108864", 1 << 20, 1 << 30, "receive buffer per channel (bytes)" },
+	{ "transport_compress", FY_CFG_STR, O(tp_compress), "none", 0, 0, "none, lz4 or zstd, per chunk" },
+	{ "transport_rate_limit", FY_CFG_INT, O(tp_rate_limit), "0", 0, 1000000, "Mbit/s per session, 0 = none" },
+	{ "transport_stream_timeout", FY_CFG_DURATION, O(tp_stream_timeout), "10s", 1, 600, "silence before a stream is dropped" },
+	{ "transport_dead_timeout", FY_CFG_DURATION, O(tp_dead_timeout), "30s", 1, 3600, "no stream this long: session fails" },
+	{ "transport_link_rate", FY_CFG_INT, O(tp_link_rate), "1000", 1, 1000000, "Mbit/s assumed to size socket buffers" },
+	{ "transport_congestion", FY_CFG_STR, O(tp_congestion), "bbr", 0, 0, "TCP congestion control per stream" },
 };
 #undef O
 const size_t fy_conf_table_len = sizeof(fy_conf_table) / sizeof(fy_conf_table[0]);
@@ -68,6 +78,24 @@ check(struct fy_conf *c, const char *file, char *err, size_t errcap)
 	}
 	if (c->state_dir[0] != '/' || c->admin_socket[0] != '/' || c->pidfile[0] != '/') {
 		snprintf(err, errcap, "%s: state_dir, admin_socket and pidfile must be absolute paths", file);
+		return FY_ERR_CONFIG;
+	}
+	if (strcmp(c->tp_compress, "none") != 0 && strcmp(c->tp_compress, "lz4") != 0 &&
+	    strcmp(c->tp_compress, "zstd") != 0) {
+		snprintf(err, errcap, "%s: transport_compress \"%.32s\": expected none, lz4 or zstd", file,
+		    c->tp_compress);
+		return FY_ERR_CONFIG;
+	}
+	if (c->tp_streams_min > c->tp_streams_max) {
+		snprintf(err, errcap, "%s: transport_streams_min is above transport_streams_max", file);
+		return FY_ERR_CONFIG;
+	}
+	if (c->tp_window < 2 * c->tp_chunk_size) {
+		snprintf(err, errcap, "%s: transport_window must hold at least two chunks", file);
+		return FY_ERR_CONFIG;
+	}
+	if (strlen(c->tp_congestion) == 0 || strlen(c->tp_congestion) > 15) {
+		snprintf(err, errcap, "%s: transport_congestion: give an algorithm name (bbr, cubic)", file);
 		return FY_ERR_CONFIG;
 	}
 	if (strlen(c->admin_socket) >= 100) {

@@ -476,6 +476,20 @@ fed_serve_conn(struct site *s, int fd, const char *addr)
 	}
 	if (trust_tls_peer_hashes(c.ssl, c.spki, c.certhash) != 0)
 		goto out;
+	{
+		const unsigned char *alpn = NULL;
+		unsigned alpnlen = 0;
+		SSL_get0_alpn_selected(c.ssl, &alpn, &alpnlen);
+		if (alpnlen == strlen(TRUST_ALPN_DATA) && memcmp(alpn, TRUST_ALPN_DATA, alpnlen) == 0) {
+			/* A transport stream: it authenticates itself in its HELLO. */
+			fy_db_close(c.db);
+			c.db = NULL;
+			site_keys_put(c.keys);
+			c.keys = NULL;
+			data_serve_stream(s, fd, c.ssl, addr);
+			return;
+		}
+	}
 	trust_fingerprint(c.spki, fp);
 	r = trust_peer_by_spki(c.db, c.spki, fy_now_ms(), &c.peer);
 	if (r == 0) {
@@ -619,55 +633,80 @@ tcp_connect(const char *endpoint, long long timeout_s, int *out, struct fy_error
 }
 
 int
-fed_connect(struct site *s, const char *endpoint, const uint8_t *const *pins, int npins,
-    struct fed_client **out, struct fy_error *err)
+fed_dial(struct site *s, const char *endpoint, const uint8_t *const *pins, int npins, const char *proto,
+    int *fdp, SSL **sslp, uint8_t spki[TRUST_HASH_LEN], struct fy_error *err)
 {
-	struct fed_client *c;
+	struct site_keys *keys = NULL;
 	char why[256], got[TRUST_FP_LEN], want[TRUST_FP_LEN];
 	const unsigned char *alpn = NULL;
 	unsigned alpnlen = 0;
-	int r, i;
+	SSL *ssl = NULL;
+	int r, i, fd = -1;
 
-	*out = NULL;
+	*fdp = -1;
+	*sslp = NULL;
 	if (npins < 1)
 		return fy_fail(err, FY_ERR_INVAL, "no pinned key");
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return fy_fail(err, FY_ERR_NOMEM, "out of memory");
-	c->fd = -1;
-	c->site = s;
-	c->keys = site_keys_get(s);
-	if ((r = tcp_connect(endpoint, s->conf.connect_timeout, &c->fd, err)) != 0)
-		goto out;
-	set_timeouts(c->fd, s->conf.connect_timeout);
-	if ((c->ssl = SSL_new(c->keys->cli)) == NULL || SSL_set_fd(c->ssl, c->fd) != 1) {
+	if ((r = tcp_connect(endpoint, s->conf.connect_timeout, &fd, err)) != 0)
+		return r;
+	set_timeouts(fd, s->conf.connect_timeout);
+	keys = site_keys_get(s);
+	ssl = SSL_new(keys->cli);	/* holds its own reference to the context */
+	site_keys_put(keys);
+	if (ssl == NULL || SSL_set_fd(ssl, fd) != 1 || trust_tls_set_alpn(ssl, proto) != 0) {
 		r = fy_fail(err, FY_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if (SSL_connect(c->ssl) != 1) {
+	if (SSL_connect(ssl) != 1) {
 		ssl_reason(why, sizeof(why));
 		r = fy_fail(err, FY_ERR_TLS, "TLS 1.3 handshake with %s failed: %s", endpoint, why);
 		goto out;
 	}
-	SSL_get0_alpn_selected(c->ssl, &alpn, &alpnlen);
-	if (alpnlen != strlen(TRUST_ALPN_FED) || memcmp(alpn, TRUST_ALPN_FED, alpnlen) != 0) {
-		r = fy_fail(err, FY_ERR_PROTO, "%s does not speak %s", endpoint, TRUST_ALPN_FED);
+	SSL_get0_alpn_selected(ssl, &alpn, &alpnlen);
+	if (alpnlen != strlen(proto) || memcmp(alpn, proto, alpnlen) != 0) {
+		r = fy_fail(err, FY_ERR_PROTO, "%s does not speak %s", endpoint, proto);
 		goto out;
 	}
-	if ((r = trust_tls_peer_hashes(c->ssl, c->spki, NULL)) != 0) {
+	if ((r = trust_tls_peer_hashes(ssl, spki, NULL)) != 0) {
 		r = fy_fail(err, FY_ERR_TLS, "%s presented no usable certificate", endpoint);
 		goto out;
 	}
 	for (i = 0; i < npins; i++)
-		if (fy_ct_equal(c->spki, pins[i], TRUST_HASH_LEN))
+		if (fy_ct_equal(spki, pins[i], TRUST_HASH_LEN))
 			break;
 	if (i == npins) {
-		trust_fingerprint(c->spki, got);
+		trust_fingerprint(spki, got);
 		trust_fingerprint(pins[0], want);
 		r = fy_fail(err, FY_ERR_PIN, "%s presented key %s but the pinned key is %s; nothing was sent",
 		    endpoint, got, want);
 		goto out;
 	}
-	set_timeouts(c->fd, s->conf.io_timeout);
+	set_timeouts(fd, s->conf.io_timeout);
+	*fdp = fd;
+	*sslp = ssl;
+	return 0;
+out:
+	SSL_free(ssl);
+	ERR_clear_error();
+	close(fd);
+	return r;
+}
+
+int
+fed_connect(struct site *s, const char *endpoint, const uint8_t *const *pins, int npins,
+    struct fed_client **out, struct fy_error *err)
+{
+	struct fed_client *c;
+	int r;
+
+	*out = NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return fy_fail(err, FY_ERR_NOMEM, "out of memory");
+	c->fd = -1;
+	c->site = s;
+	c->keys = site_keys_get(s);
+	if ((r = fed_dial(s, endpoint, pins, npins, TRUST_ALPN_FED, &c->fd, &c->ssl, c->spki, err)) != 0)
+		goto out;
 	if ((c->soap = soap_new1(SOAP_IO_KEEPALIVE | SOAP_XML_STRICT)) == NULL) {
 		r = fy_fail(err, FY_ERR_NOMEM, "out of memory");
 		goto out;

@@ -357,6 +357,51 @@ cmd_ping(int argc, char **argv)
 }
 
 static int
+cmd_link_test(int argc, char **argv)
+{
+	const char *secs = NULL, *streams = NULL;
+	long long n = 10, k;
+	json_t *r;
+
+	if (opt_take(&argc, argv, "--seconds", &secs) < 0 || opt_take(&argc, argv, "--streams", &streams) < 0 ||
+	    (secs != NULL && fy_parse_int(secs, 1, 600, &n) != 0) ||
+	    (streams != NULL && strcmp(streams, "auto") != 0 && fy_parse_int(streams, 1, 32, &k) != 0)) {
+		fprintf(stderr, "usage: ferryctl link test SITE [--seconds 1-600] [--streams N|auto]\n");
+		return 2;
+	}
+	unknown_opts(argc, argv, "link test SITE [--seconds N] [--streams N|auto]");
+	want_args(argc, 1, "link test SITE [--seconds N] [--streams N|auto]");
+	if (!json_out)
+		fprintf(stderr, "testing the link to %s for %lld s ...\n", argv[0], n);
+	if (call("link-test", json_pack("{s:s, s:I, s:s}", "site", argv[0], "seconds", (json_int_t)n,
+	    "streams", streams ? streams : "auto"), &r) != 0)
+		return 1;
+	if (json_out)
+		return print_json(r);
+	printf("%-22s %s\n", "peer", js(r, "site"));
+	printf("%-22s %.1f Mbit/s (%lld bytes in %.2f s, verified by the peer)\n", "goodput",
+	    json_real_value(json_object_get(r, "goodput_mbit")),
+	    (long long)json_integer_value(json_object_get(r, "bytes")),
+	    json_real_value(json_object_get(r, "seconds")));
+	printf("%-22s %.2f ms\n", "round trip (TCP)", json_real_value(json_object_get(r, "rtt_ms")));
+	printf("%-22s %lld segments\n", "retransmits", (long long)json_integer_value(json_object_get(r, "retransmits")));
+	printf("%-22s %lld (%s; most at once %lld)\n", "streams",
+	    (long long)json_integer_value(json_object_get(r, "streams")), js(r, "mode"),
+	    (long long)json_integer_value(json_object_get(r, "streams_max")));
+	printf("%-22s %s\n", "congestion control", js(r, "congestion"));
+	printf("%-22s send %lld, receive %lld bytes per stream%s\n", "socket buffers",
+	    (long long)json_integer_value(json_object_get(r, "sndbuf")),
+	    (long long)json_integer_value(json_object_get(r, "rcvbuf")),
+	    json_is_true(json_object_get(r, "buffers_capped")) ? " (capped by net.core.*mem_max)" : "");
+	if (json_integer_value(json_object_get(r, "stream_failures")) > 0)
+		printf("%-22s %lld streams lost, %lld chunks re-sent\n", "faults",
+		    (long long)json_integer_value(json_object_get(r, "stream_failures")),
+		    (long long)json_integer_value(json_object_get(r, "chunks_resent")));
+	json_decref(r);
+	return 0;
+}
+
+static int
 cmd_audit(int argc, char **argv)
 {
 	const char *since = NULL;
@@ -420,6 +465,8 @@ static const struct cmd cmds[] = {
 	{ "pair", "remove", cmd_remove, "pair remove SITE [--force]", "unpair, both sides" },
 	{ "peers", NULL, cmd_peers, "peers", "list paired sites" },
 	{ "peer", "ping", cmd_ping, "peer ping SITE [--count N]", "round trip and clock offset" },
+	{ "link", "test", cmd_link_test, "link test SITE [--seconds N] [--streams N|auto]",
+	    "goodput, RTT, retransmits over the transport" },
 	{ "audit", "verify", cmd_audit_verify, "audit verify", "check the hash chain" },
 	{ "audit", NULL, cmd_audit, "audit [--since TIME]", "show the audit trail" },
 	{ NULL, NULL, NULL, NULL, NULL },

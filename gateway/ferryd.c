@@ -266,6 +266,14 @@ reload(const char *file)
 	site.conf.io_timeout = nc.io_timeout;
 	site.conf.connect_timeout = nc.connect_timeout;
 	site.conf.max_connections = nc.max_connections;
+	site.conf.tp_streams_min = nc.tp_streams_min;
+	site.conf.tp_streams_max = nc.tp_streams_max;
+	site.conf.tp_chunk_size = nc.tp_chunk_size;
+	site.conf.tp_window = nc.tp_window;
+	site.conf.tp_rate_limit = nc.tp_rate_limit;
+	site.conf.tp_stream_timeout = nc.tp_stream_timeout;
+	site.conf.tp_dead_timeout = nc.tp_dead_timeout;
+	site.conf.tp_link_rate = nc.tp_link_rate;
 	fy_conf_free(&nc);
 	log_info("configuration reloaded from %s", file);
 }
@@ -327,6 +335,10 @@ main(int argc, char *argv[])
 		snprintf(err, sizeof(err), "cannot start: %s (state_dir %s)", fy_strerror(r), site.conf.state_dir);
 		log_err("%s", err);
 		started(ready, err);
+		return 1;
+	}
+	if ((r = data_init(&site)) != 0) {
+		started(ready, "cannot start the transport");
 		return 1;
 	}
 	if ((r = write_pidfile(site.conf.pidfile)) != 0) {

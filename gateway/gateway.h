@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include "common.h"
 #include "trust/trust.h"
+#include "transport/transport.h"
 
 #define FERRY_VERSION_STR	PACKAGE_VERSION
 #define FY_ADMIN_REQ_MAX	(64 * 1024)	/* largest admin request */
@@ -38,6 +39,10 @@ struct fy_conf {
 	long long io_timeout;
 	long long connect_timeout;
 	long long max_connections;
+	long long tp_streams_min, tp_streams_max, tp_chunk_size, tp_window;
+	char *tp_compress;
+	long long tp_rate_limit, tp_stream_timeout, tp_dead_timeout, tp_link_rate;
+	char *tp_congestion;
 };
 extern const struct fy_cfg_ent fy_conf_table[];
 extern const size_t fy_conf_table_len;
@@ -68,6 +73,7 @@ struct site {
 	struct site_keys *keys;
 	int nconns;
 	int64_t started_ms;
+	struct tp_server *tp;		/* transport streams from peers (data.c) */
 };
 int site_init(struct site *, struct fy_conf *take_conf) FY_WUR;
 void site_fini(struct site *);
@@ -82,6 +88,14 @@ void site_housekeeping(struct site *);
 /* Serve one accepted TCP connection (TLS, then SOAP); closes fd. */
 void fed_serve_conn(struct site *, int fd, const char *peer_addr);
 struct fed_client;
+/*
+ * TCP connect, TLS 1.3 offering only ALPN proto, and require the peer's
+ * SPKI to equal one of pins[0..npins).  On success the blocking socket and
+ * SSL are the caller's.
+ */
+int fed_dial(struct site *, const char *endpoint, const uint8_t *const *pins, int npins,
+    const char *proto, int *fd, struct ssl_st **ssl, uint8_t spki[TRUST_HASH_LEN],
+    struct fy_error *) FY_WUR;
 /*
  * Connect to endpoint, TLS 1.3, and require the peer's SPKI to equal one
  * of pins[0..npins).  On a mismatch nothing is sent and err names the key
@@ -103,6 +117,19 @@ int fed_client_error(struct fed_client *, const char *what, struct fy_error *);
 /* Connect to a paired peer by name and fetch a "fed" token. */
 int fed_connect_peer(struct site *, struct fy_db *, const char *name, struct trust_peer *,
     struct fed_client **, struct fy_error *) FY_WUR;
+
+/* ---- the data plane: transport sessions with peers (data.c) ---- */
+struct tp_session;
+struct tp_config;
+int data_init(struct site *) FY_WUR;
+void data_fini(struct site *);
+/* Hand an accepted TLS connection that chose TRUST_ALPN_DATA to the transport. */
+void data_serve_stream(struct site *, int fd, struct ssl_st *ssl, const char *addr);
+/* Open a transport session to a paired peer (streams authenticated with "data" tokens). */
+int data_session_open(struct site *, const char *peer, const struct tp_config *, struct tp_session **,
+    struct fy_error *) FY_WUR;
+void data_session_close(struct tp_session *, int timeout_ms);
+void data_config(const struct site *, struct tp_config *);
 
 /* ---- operations behind the admin API (ops.c) ---- */
 struct admin_caller {

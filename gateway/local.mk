@@ -14,12 +14,13 @@ noinst_LIBRARIES += gateway/libgateway.a gateway/libsoap.a
 nodist_gateway_libsoap_a_SOURCES = gateway/soapC.c gateway/soapClient.c gateway/soapServer.c
 gateway_libsoap_a_CFLAGS = $(SAN_FLAGS) $(GSOAP_CFLAGS) -w
 gateway_libgateway_a_SOURCES = gateway/gateway.h gateway/conf.c gateway/site.c gateway/fed.c \
-	gateway/admin.c gateway/ops.c
+	gateway/admin.c gateway/ops.c gateway/data.c
 gateway_libgateway_a_CFLAGS = $(AM_CFLAGS) $(GSOAP_CFLAGS) $(OPENSSL_CFLAGS) $(SQLITE_CFLAGS) \
 	$(JANSSON_CFLAGS) -I$(top_builddir)/gateway
 
-FERRY_LIBS = gateway/libgateway.a gateway/libsoap.a trust/libtrust.a common/libcommon.a \
-	$(GSOAP_LIBS) $(OPENSSL_LIBS) $(SQLITE_LIBS) $(JANSSON_LIBS) -lpthread
+FERRY_LIBS = gateway/libgateway.a gateway/libsoap.a transport/libtransport.a trust/libtrust.a \
+	common/libcommon.a $(GSOAP_LIBS) $(OPENSSL_LIBS) $(SQLITE_LIBS) $(JANSSON_LIBS) \
+	$(XXHASH_LIBS) $(ZSTD_LIBS) $(LZ4_LIBS) -lpthread
 
 sbin_PROGRAMS += gateway/ferryd
 gateway_ferryd_SOURCES = gateway/ferryd.c

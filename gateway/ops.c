@@ -4,6 +4,7 @@
  * names what was wrong.  Changes to trust are audited.
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/ssl.h>
@@ -33,6 +34,25 @@ time_json(int64_t ms)
 		return json_null();
 	fy_fmt_time(ms, t, sizeof(t));
 	return json_string(t);
+}
+
+/* Audit from an op that has no database open. */
+static int
+trust_audit_noerr(struct site *s, const char *actor, const char *peer, const char *action,
+    const char *outcome, const char *fmt, ...)
+{
+	struct fy_db *db = NULL;
+	char detail[256];
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	if ((r = site_open_db(s, &db)) == 0)
+		r = trust_audit(db, actor, peer, action, outcome, "%s", detail);
+	fy_db_close(db);
+	return r;
 }
 
 static json_t *
@@ -594,7 +614,91 @@ op_audit_verify(struct site *s, const struct admin_caller *who, json_t *args, st
 	return j;
 }
 
+static json_t *
+op_link_test(struct site *s, const struct admin_caller *who, json_t *args, struct fy_error *err)
+{
+	struct tp_config cfg;
+	struct tp_session *sess = NULL;
+	struct tp_channel *ch = NULL;
+	struct tp_stats st;
+	const char *name = arg_str(args, "site"), *streams = arg_str(args, "streams");
+	json_int_t secs = args ? json_integer_value(json_object_get(args, "seconds")) : 0;
+	long long nstreams = 0;
+	uint8_t *buf = NULL, drain[4096];
+	int64_t t0, t1, until;
+	double elapsed;
+	json_t *j = NULL;
+	int r;
+
+	if (name == NULL) {
+		fy_fail(err, FY_ERR_INVAL, "missing site name");
+		return NULL;
+	}
+	if (secs <= 0)
+		secs = 10;
+	if (secs > 600) {
+		fy_fail(err, FY_ERR_INVAL, "--seconds: at most 600");
+		return NULL;
+	}
+	data_config(s, &cfg);
+	if (streams != NULL && strcmp(streams, "auto") != 0) {
+		if (fy_parse_int(streams, 1, TP_MAX_STREAMS, &nstreams) != 0) {
+			fy_fail(err, FY_ERR_INVAL, "--streams: give auto or 1-%d", TP_MAX_STREAMS);
+			return NULL;
+		}
+		cfg.min_streams = cfg.max_streams = (int)nstreams;
+	}
+	if ((buf = malloc(cfg.chunk_size)) == NULL || fy_random(buf, cfg.chunk_size) != 0) {
+		fy_fail(err, FY_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = data_session_open(s, name, &cfg, &sess, err)) != 0)
+		goto out;
+	if ((r = tp_channel_open(sess, "link-test", &ch)) != 0) {
+		fy_fail(err, r, "cannot open a channel to %s", name);
+		goto out;
+	}
+	/* Incompressible data for the whole period, as fast as the link takes it. */
+	t0 = fy_mono_ms();
+	until = t0 + secs * 1000;
+	while (fy_mono_ms() < until) {
+		buf[0]++;	/* every chunk differs */
+		if ((r = tp_channel_write(ch, buf, cfg.chunk_size)) != 0) {
+			tp_session_stats(sess, &st);
+			fy_fail(err, r, "link test to %s failed: %s", name, st.last_error[0] ? st.last_error :
+			    fy_strerror(r));
+			goto out;
+		}
+	}
+	if ((r = tp_channel_shutdown(ch)) != 0 || (r = tp_channel_drain(ch, 60000)) != 0) {
+		fy_fail(err, r, "link test to %s: the peer did not take all the data: %s", name, fy_strerror(r));
+		goto out;
+	}
+	t1 = fy_mono_ms();
+	while (tp_channel_read(ch, drain, sizeof(drain), 5000) > 0)
+		;
+	tp_session_stats(sess, &st);
+	elapsed = (double)(t1 - t0) / 1000.0;
+	j = json_pack("{s:s, s:f, s:I, s:f, s:f, s:I, s:i, s:i, s:i, s:i, s:b, s:s, s:I, s:I, s:s}",
+	    "site", name, "seconds", elapsed, "bytes", (json_int_t)st.bytes_acked,
+	    "goodput_mbit", (double)st.bytes_acked * 8 / elapsed / 1e6,
+	    "rtt_ms", st.rtt_ms, "retransmits", (json_int_t)st.retransmits,
+	    "streams", st.streams_target, "streams_max", st.streams_max_seen,
+	    "sndbuf", st.sndbuf, "rcvbuf", st.rcvbuf, "buffers_capped", st.buffers_capped,
+	    "congestion", st.congestion, "stream_failures", (json_int_t)st.stream_failures,
+	    "chunks_resent", (json_int_t)st.chunks_resent,
+	    "mode", nstreams ? "fixed" : "auto");
+	(void)trust_audit_noerr(s, who->actor, name, "link-test", "ok", "%.0f Mbit/s over %d streams",
+	    (double)st.bytes_acked * 8 / elapsed / 1e6, st.streams_target);
+out:
+	tp_channel_free(ch);
+	data_session_close(sess, 5000);
+	free(buf);
+	return j;
+}
+
 const struct op_ent fy_ops[] = {
+	{ "link-test", op_link_test },
 	{ "status", op_status },
 	{ "pair-invite", op_invite },
 	{ "pair-join", op_join },

@@ -25,7 +25,8 @@ accept_any_chain(int ok, X509_STORE_CTX *x)
 	return 1;
 }
 
-static const unsigned char alpn_wire[] = "\x0b" TRUST_ALPN_FED;
+/* Server preference order; one port serves both. */
+static const unsigned char alpn_wire[] = "\x0b" TRUST_ALPN_FED "\x0c" TRUST_ALPN_DATA;
 
 static int
 alpn_select(SSL *s, const unsigned char **out, unsigned char *outlen,
@@ -63,7 +64,7 @@ trust_tls_ctx(const struct trust_identity *id, int server, SSL_CTX **out)
 	(void)SSL_CTX_set_num_tickets(c, 0);
 	if (server)
 		SSL_CTX_set_alpn_select_cb(c, alpn_select, NULL);
-	else if (SSL_CTX_set_alpn_protos(c, alpn_wire, sizeof(alpn_wire) - 1) != 0)
+	else if (SSL_CTX_set_alpn_protos(c, alpn_wire, 1 + strlen(TRUST_ALPN_FED)) != 0)
 		goto out;
 	*out = c;
 	c = NULL;
@@ -71,6 +72,19 @@ trust_tls_ctx(const struct trust_identity *id, int server, SSL_CTX **out)
 out:
 	SSL_CTX_free(c);
 	return r;
+}
+
+int
+trust_tls_set_alpn(SSL *s, const char *proto)
+{
+	unsigned char w[32];
+	size_t n = strlen(proto);
+
+	if (n == 0 || n >= sizeof(w))
+		return FY_ERR_INVAL;
+	w[0] = (unsigned char)n;
+	memcpy(w + 1, proto, n);
+	return SSL_set_alpn_protos(s, w, (unsigned)(n + 1)) == 0 ? 0 : FY_ERR_TLS;
 }
 
 int

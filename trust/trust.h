@@ -22,7 +22,8 @@ struct fy_db;
 #define TRUST_INVITE_MAX	600	/* longest invite string accepted (the largest encodes to 529) */
 #define TRUST_TOKEN_MAX		1024	/* longest token string accepted */
 #define TRUST_SCOPE_MAX		64
-#define TRUST_ALPN_FED		"ferry-fed/1"
+#define TRUST_ALPN_FED		"ferry-fed/1"	/* federation API (SOAP) */
+#define TRUST_ALPN_DATA		"ferry-data/1"	/* transport streams, same port */
 #define TRUST_PROTOCOL_VERSION	1
 
 /* ---- identity (identity.c) ---- */
@@ -77,6 +78,8 @@ int trust_fingerprint_parse(const char *, uint8_t spki[TRUST_HASH_LEN]) FY_WUR;
  * handshake.  Server contexts require a client certificate.
  */
 int trust_tls_ctx(const struct trust_identity *, int server, struct ssl_ctx_st **out) FY_WUR;
+/* Client: offer only this ALPN protocol on ssl (TRUST_ALPN_FED or TRUST_ALPN_DATA). */
+int trust_tls_set_alpn(struct ssl_st *, const char *proto) FY_WUR;
 /* Peer's SPKI hash and certificate (DER) hash after the handshake. */
 int trust_tls_peer_hashes(struct ssl_st *, uint8_t spki[TRUST_HASH_LEN],
     uint8_t certhash[TRUST_HASH_LEN]) FY_WUR;

@@ -31,7 +31,7 @@ fails "a missing file is refused" "$FERRYD" -n -f "$T/nope.conf"
 like "$(cat "$T/last.out")" "nope.conf: no such file" "the message names the missing file"
 
 "$FERRYD" -T -f "$C" >"$T/dump.conf"
-is "$(wc -l <"$T/dump.conf")" 18 "ferryd -T prints all 18 keywords"
+is "$(wc -l <"$T/dump.conf")" 28 "ferryd -T prints all 28 keywords"
 like "$(cat "$T/dump.conf")" "^token_lifetime 300s" "-T shows defaults (token_lifetime 300s)"
 like "$(cat "$T/dump.conf")" "clock_skew 120s" "-T shows clock_skew 120s"
 ok "ferryd -T output is itself a valid configuration" "$FERRYD" -n -f "$T/dump.conf"

@@ -1,0 +1,209 @@
+/*
+ * data.c - the data plane as the gateway sees it: dialling and
+ * authenticating transport streams to a paired peer (each stream presents
+ * a single-use token with audience "data", bound to its TLS certificate),
+ * accepting the peer's streams on the federation port (ALPN ferry-data/1),
+ * and the services behind channel names ("link-test" for now).
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <openssl/ssl.h>
+#include "config.h"
+#include "gateway.h"
+#include "soapH.h"
+
+void
+data_config(const struct site *s, struct tp_config *c)
+{
+	const struct fy_conf *cf = &s->conf;
+
+	tp_config_defaults(c);
+	c->min_streams = (int)cf->tp_streams_min;
+	c->max_streams = (int)cf->tp_streams_max;
+	c->chunk_size = (size_t)cf->tp_chunk_size;
+	c->window = (size_t)cf->tp_window;
+	c->compress = strcmp(cf->tp_compress, "lz4") == 0 ? TP_COMPRESS_LZ4 :
+	    strcmp(cf->tp_compress, "zstd") == 0 ? TP_COMPRESS_ZSTD : TP_COMPRESS_NONE;
+	c->rate_limit = (uint64_t)cf->tp_rate_limit * 1000000 / 8;
+	c->stream_timeout_ms = (int)cf->tp_stream_timeout * 1000;
+	c->dead_timeout_ms = (int)cf->tp_dead_timeout * 1000;
+	c->link_rate_hint = (uint64_t)cf->tp_link_rate * 1000000 / 8;
+	c->congestion = cf->tp_congestion;
+}
+
+/* ---------------------------------------------------------------- acceptor */
+
+static int
+verify_stream(void *arg, SSL *ssl, const char *cred, char *peer, size_t peercap)
+{
+	struct site *s = arg;
+	struct site_keys *k = site_keys_get(s);
+	struct trust_token_check chk;
+	struct trust_token t;
+	struct trust_peer p;
+	struct fy_db *db = NULL;
+	uint8_t spki[TRUST_HASH_LEN], certhash[TRUST_HASH_LEN];
+	char fp[TRUST_FP_LEN];
+	int r;
+
+	memset(&p, 0, sizeof(p));
+	if ((r = trust_tls_peer_hashes(ssl, spki, certhash)) != 0 || (r = site_open_db(s, &db)) != 0)
+		goto out;
+	trust_fingerprint(spki, fp);
+	if ((r = trust_peer_by_spki(db, spki, fy_now_ms(), &p)) != 0) {
+		r = trust_denied(db, spki, fy_now_ms()) == FY_ERR_REVOKED ? FY_ERR_REVOKED : FY_ERR_AUTH;
+		(void)trust_audit(db, fp, NULL, "data-stream", "refused", "key %s is %s", fp,
+		    r == FY_ERR_REVOKED ? "revoked" : "not a paired site");
+		goto out;
+	}
+	memset(&chk, 0, sizeof(chk));
+	chk.aud = "data";
+	chk.sub = spki;
+	chk.cnf = certhash;
+	chk.now_ms = fy_now_ms();
+	chk.skew_ms = s->conf.clock_skew * 1000;
+	if ((r = trust_token_verify(k->id, cred, &chk, &t)) != 0 ||
+	    (r = trust_replay_check(db, t.id, t.exp_ms + chk.skew_ms, chk.now_ms)) != 0) {
+		(void)trust_audit(db, p.name, p.name, "data-stream", "refused", "token: %s", fy_strerror(r));
+		goto out;
+	}
+	snprintf(peer, peercap, "%s", p.name);
+	r = 0;
+out:
+	trust_peer_clear(&p);
+	fy_db_close(db);
+	site_keys_put(k);
+	return r;
+}
+
+/* link-test: read and discard, so the sender measures the link and both ends' TLS. */
+static void
+serve_link_test(struct tp_channel *c)
+{
+	uint8_t *buf = malloc(1 << 20);
+	long n;
+
+	while (buf != NULL && (n = tp_channel_read(c, buf, 1 << 20, 60000)) > 0)
+		;
+	free(buf);
+	if (tp_channel_shutdown(c) != 0 || tp_channel_drain(c, 10000) != 0)
+		log_debug("link-test: the peer left first");
+}
+
+static void
+on_channel(void *arg, struct tp_session *sess, struct tp_channel *c)
+{
+	(void)arg;
+	(void)sess;
+	if (strcmp(tp_channel_name(c), "link-test") == 0)
+		serve_link_test(c);
+	else
+		log_warnx("transport: no service for channel \"%s\"; refused", tp_channel_name(c));
+	tp_channel_free(c);
+}
+
+int
+data_init(struct site *s)
+{
+	return tp_server_new(verify_stream, on_channel, s, &s->tp);
+}
+
+void
+data_fini(struct site *s)
+{
+	tp_server_free(s->tp);
+	s->tp = NULL;
+}
+
+void
+data_serve_stream(struct site *s, int fd, SSL *ssl, const char *addr)
+{
+	tp_server_stream(s->tp, fd, ssl, addr);
+}
+
+/* ---------------------------------------------------------------- initiator */
+
+struct dialer {
+	struct site *s;
+	char peer[64];
+};
+
+static int
+dial(void *arg, int idx, int *fdp, SSL **sslp, char *cred, size_t credcap)
+{
+	struct dialer *d = arg;
+	struct trust_peer p;
+	struct fed_client *c = NULL;
+	struct fy__IssueTokenResponse tr;
+	struct fy_db *db = NULL;
+	struct fy_error err;
+	const uint8_t *pins[3];
+	uint8_t spki[TRUST_HASH_LEN];
+	char scope[32];
+	int n = 0, r;
+
+	memset(&p, 0, sizeof(p));
+	memset(&err, 0, sizeof(err));
+	if ((r = site_open_db(d->s, &db)) != 0)
+		goto out;
+	/* A fresh single-use "data" token from the peer's token service. */
+	if ((r = fed_connect_peer(d->s, db, d->peer, &p, &c, &err)) != 0)
+		goto out;
+	memset(&tr, 0, sizeof(tr));
+	snprintf(scope, sizeof(scope), "stream-%d", idx);
+	fed_client_soap(c)->header = NULL;
+	if (soap_call_fy__IssueToken(fed_client_soap(c), "http://peer/fed", NULL, "data", scope, &tr) != SOAP_OK ||
+	    tr.token == NULL || strlen(tr.token) >= credcap) {
+		r = fed_client_error(c, "the data token request", &err);
+		goto out;
+	}
+	snprintf(cred, credcap, "%s", tr.token);
+	pins[n++] = p.spki;
+	if (p.has_next)
+		pins[n++] = p.spki_next;
+	if (p.has_prev && p.prev_until_ms > fy_now_ms())
+		pins[n++] = p.spki_prev;
+	r = fed_dial(d->s, p.endpoint, pins, n, TRUST_ALPN_DATA, fdp, sslp, spki, &err);
+out:
+	if (r != 0 && err.msg[0])
+		log_warnx("transport to %s, stream %d: %s", d->peer, idx, err.msg);
+	fed_client_free(c);
+	trust_peer_clear(&p);
+	fy_db_close(db);
+	return r;
+}
+
+int
+data_session_open(struct site *s, const char *peer, const struct tp_config *cfg, struct tp_session **out,
+    struct fy_error *err)
+{
+	struct dialer *d;
+	char e[200];
+	int r;
+
+	*out = NULL;
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return fy_fail(err, FY_ERR_NOMEM, "out of memory");
+	d->s = s;
+	snprintf(d->peer, sizeof(d->peer), "%s", peer);
+	if ((r = tp_session_open(cfg, dial, d, out, e, sizeof(e))) != 0) {
+		free(d);
+		return fy_fail(err, r, "transport to %s: %s", peer, e);
+	}
+	/* d is freed by data_session_close. */
+	return 0;
+}
+
+void
+data_session_close(struct tp_session *sess, int timeout_ms)
+{
+	void *d;
+
+	if (sess == NULL)
+		return;
+	d = tp_session_arg(sess);
+	tp_session_close(sess, timeout_ms);
+	free(d);
+}
