@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <openssl/ssl.h>
+#include <xxhash.h>
 #include "config.h"
 #include "gateway.h"
 #include "soapH.h"
@@ -78,18 +79,43 @@ out:
 	return r;
 }
 
-/* link-test: read and discard, so the sender measures the link and both ends' TLS. */
+/*
+ * link-test: take everything, hash it in order (XXH3-128), and answer with
+ * the digest and the byte count after the sender's end-of-stream, so the
+ * sender knows every byte arrived, once, in order.
+ */
 static void
 serve_link_test(struct tp_channel *c)
 {
-	uint8_t *buf = malloc(1 << 20);
+	uint8_t *buf = malloc(1 << 20), out[24];
+	XXH3_state_t *h = XXH3_createState();
+	XXH128_hash_t d;
+	uint64_t total = 0;
 	long n;
+	int i;
 
-	while (buf != NULL && (n = tp_channel_read(c, buf, 1 << 20, 60000)) > 0)
-		;
-	free(buf);
-	if (tp_channel_shutdown(c) != 0 || tp_channel_drain(c, 10000) != 0)
+	if (buf == NULL || h == NULL || XXH3_128bits_reset(h) != XXH_OK)
+		goto out;
+	while ((n = tp_channel_read(c, buf, 1 << 20, 60000)) > 0) {
+		(void)XXH3_128bits_update(h, buf, (size_t)n);
+		total += (uint64_t)n;
+	}
+	if (n < 0) {
+		log_warnx("link-test: %s", fy_strerror((int)n));
+		goto out;
+	}
+	d = XXH3_128bits_digest(h);
+	for (i = 0; i < 8; i++) {
+		out[i] = (uint8_t)(d.high64 >> (56 - 8 * i));
+		out[8 + i] = (uint8_t)(d.low64 >> (56 - 8 * i));
+		out[16 + i] = (uint8_t)(total >> (56 - 8 * i));
+	}
+	if (tp_channel_write(c, out, sizeof(out)) != 0 || tp_channel_shutdown(c) != 0 ||
+	    tp_channel_drain(c, 10000) != 0)
 		log_debug("link-test: the peer left first");
+out:
+	XXH3_freeState(h);
+	free(buf);
 }
 
 static void
@@ -131,7 +157,7 @@ struct dialer {
 };
 
 static int
-dial(void *arg, int idx, int *fdp, SSL **sslp, char *cred, size_t credcap)
+dial(void *arg, int idx, int *fdp, SSL **sslp, char *cred, size_t credcap, char *errbuf, size_t errcap)
 {
 	struct dialer *d = arg;
 	struct trust_peer p;
@@ -167,8 +193,10 @@ dial(void *arg, int idx, int *fdp, SSL **sslp, char *cred, size_t credcap)
 		pins[n++] = p.spki_prev;
 	r = fed_dial(d->s, p.endpoint, pins, n, TRUST_ALPN_DATA, fdp, sslp, spki, &err);
 out:
-	if (r != 0 && err.msg[0])
+	if (r != 0 && err.msg[0]) {
 		log_warnx("transport to %s, stream %d: %s", d->peer, idx, err.msg);
+		snprintf(errbuf, errcap, "%s", err.msg);
+	}
 	fed_client_free(c);
 	trust_peer_clear(&p);
 	fy_db_close(db);
@@ -180,7 +208,8 @@ data_session_open(struct site *s, const char *peer, const struct tp_config *cfg,
     struct fy_error *err)
 {
 	struct dialer *d;
-	char e[200];
+	struct tp_config c2;
+	char e[300];
 	int r;
 
 	*out = NULL;
@@ -188,9 +217,11 @@ data_session_open(struct site *s, const char *peer, const struct tp_config *cfg,
 		return fy_fail(err, FY_ERR_NOMEM, "out of memory");
 	d->s = s;
 	snprintf(d->peer, sizeof(d->peer), "%s", peer);
-	if ((r = tp_session_open(cfg, dial, d, out, e, sizeof(e))) != 0) {
+	c2 = *cfg;
+	c2.peer = d->peer;
+	if ((r = tp_session_open(&c2, dial, d, out, e, sizeof(e))) != 0) {
 		free(d);
-		return fy_fail(err, r, "transport to %s: %s", peer, e);
+		return fy_fail(err, r, "transport to %s: %.300s", peer, e);
 	}
 	/* d is freed by data_session_close. */
 	return 0;

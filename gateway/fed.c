@@ -379,6 +379,8 @@ fy__Unpair(struct soap *soap, char *reason, struct fy__UnpairResponse *out)
 		return soap_receiver_fault(soap, "db: cannot remove the peer", NULL);
 	}
 	log_info("peer %s removed the pairing", c->peer.name);
+	if (c->site->tp != NULL)
+		tp_server_drop_peer(c->site->tp, c->peer.name);
 	out->site = soap_strdup(soap, c->site->conf.site_name);
 	return SOAP_OK;
 }

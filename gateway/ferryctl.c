@@ -41,6 +41,7 @@ call(const char *cmd, json_t *args, json_t **result)
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock_path);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
 		fprintf(stderr, "ferryctl: socket: %s\n", strerror(errno));
+		json_decref(args);
 		return 1;
 	}
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
@@ -48,6 +49,7 @@ call(const char *cmd, json_t *args, json_t **result)
 		    errno == EACCES ? " (only administrators may use ferryctl)" :
 		    errno == ENOENT || errno == ECONNREFUSED ? " (is ferryd running?)" : "");
 		close(fd);
+		json_decref(args);
 		return 1;
 	}
 	req = json_pack("{s:s, s:o}", "cmd", cmd, "args", args ? args : json_object());
@@ -383,6 +385,8 @@ cmd_link_test(int argc, char **argv)
 	    json_real_value(json_object_get(r, "goodput_mbit")),
 	    (long long)json_integer_value(json_object_get(r, "bytes")),
 	    json_real_value(json_object_get(r, "seconds")));
+	printf("%-22s %s (XXH3-128 %s at both ends)\n", "integrity",
+	    json_is_true(json_object_get(r, "verified")) ? "verified" : "NOT verified", js(r, "xxh128"));
 	printf("%-22s %.2f ms\n", "round trip (TCP)", json_real_value(json_object_get(r, "rtt_ms")));
 	printf("%-22s %lld segments\n", "retransmits", (long long)json_integer_value(json_object_get(r, "retransmits")));
 	printf("%-22s %lld (%s; most at once %lld)\n", "streams",

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <openssl/ssl.h>
 #include <sqlite3.h>
+#include <xxhash.h>
 #include "config.h"
 #include "gateway.h"
 #include "soapH.h"
@@ -437,6 +438,8 @@ op_remove(struct site *s, const struct admin_caller *who, json_t *args, struct f
 		fy_fail(err, r, "cannot remove peer \"%s\"", name);
 		goto out;
 	}
+	if (s->tp != NULL)
+		tp_server_drop_peer(s->tp, name);
 	j = json_pack("{s:s, s:b, s:s}", "site", name, "peer_notified", notified,
 	    "peer_error", notified ? "" : perr.msg);
 out:
@@ -624,7 +627,12 @@ op_link_test(struct site *s, const struct admin_caller *who, json_t *args, struc
 	const char *name = arg_str(args, "site"), *streams = arg_str(args, "streams");
 	json_int_t secs = args ? json_integer_value(json_object_get(args, "seconds")) : 0;
 	long long nstreams = 0;
-	uint8_t *buf = NULL, drain[4096];
+	uint8_t *buf = NULL, answer[24];
+	XXH3_state_t *h = XXH3_createState();
+	XXH128_hash_t d;
+	uint64_t sent = 0, peer_total = 0;
+	long got = 0, n;
+	int verified = 0, i;
 	int64_t t0, t1, until;
 	double elapsed;
 	json_t *j = NULL;
@@ -648,7 +656,8 @@ op_link_test(struct site *s, const struct admin_caller *who, json_t *args, struc
 		}
 		cfg.min_streams = cfg.max_streams = (int)nstreams;
 	}
-	if ((buf = malloc(cfg.chunk_size)) == NULL || fy_random(buf, cfg.chunk_size) != 0) {
+	if (h == NULL || XXH3_128bits_reset(h) != XXH_OK || (buf = malloc(cfg.chunk_size)) == NULL ||
+	    fy_random(buf, cfg.chunk_size) != 0) {
 		fy_fail(err, FY_ERR_NOMEM, "out of memory");
 		goto out;
 	}
@@ -663,6 +672,8 @@ op_link_test(struct site *s, const struct admin_caller *who, json_t *args, struc
 	until = t0 + secs * 1000;
 	while (fy_mono_ms() < until) {
 		buf[0]++;	/* every chunk differs */
+		(void)XXH3_128bits_update(h, buf, cfg.chunk_size);
+		sent += cfg.chunk_size;
 		if ((r = tp_channel_write(ch, buf, cfg.chunk_size)) != 0) {
 			tp_session_stats(sess, &st);
 			fy_fail(err, r, "link test to %s failed: %s", name, st.last_error[0] ? st.last_error :
@@ -675,8 +686,26 @@ op_link_test(struct site *s, const struct admin_caller *who, json_t *args, struc
 		goto out;
 	}
 	t1 = fy_mono_ms();
-	while (tp_channel_read(ch, drain, sizeof(drain), 5000) > 0)
-		;
+	/* The peer's digest of what it received, and how much. */
+	while (got < (long)sizeof(answer) &&
+	    (n = tp_channel_read(ch, answer + got, sizeof(answer) - (size_t)got, 10000)) > 0)
+		got += n;
+	d = XXH3_128bits_digest(h);
+	if (got == (long)sizeof(answer)) {
+		uint64_t hi = 0, lo = 0;
+		for (i = 0; i < 8; i++) {
+			hi = hi << 8 | answer[i];
+			lo = lo << 8 | answer[8 + i];
+			peer_total = peer_total << 8 | answer[16 + i];
+		}
+		verified = hi == d.high64 && lo == d.low64 && peer_total == sent;
+	}
+	if (!verified) {
+		fy_fail(err, FY_ERR_CHECKSUM, "link test to %s: the peer received %llu of %llu bytes %s",
+		    name, (unsigned long long)peer_total, (unsigned long long)sent,
+		    got == (long)sizeof(answer) ? "and its digest differs" : "and sent no digest");
+		goto out;
+	}
 	tp_session_stats(sess, &st);
 	elapsed = (double)(t1 - t0) / 1000.0;
 	j = json_pack("{s:s, s:f, s:I, s:f, s:f, s:I, s:i, s:i, s:i, s:i, s:b, s:s, s:I, s:I, s:s}",
@@ -688,11 +717,20 @@ op_link_test(struct site *s, const struct admin_caller *who, json_t *args, struc
 	    "congestion", st.congestion, "stream_failures", (json_int_t)st.stream_failures,
 	    "chunks_resent", (json_int_t)st.chunks_resent,
 	    "mode", nstreams ? "fixed" : "auto");
+	if (j != NULL) {
+		char hex[33];
+		snprintf(hex, sizeof(hex), "%016llx%016llx", (unsigned long long)d.high64,
+		    (unsigned long long)d.low64);
+		json_object_set_new(j, "verified", json_true());
+		json_object_set_new(j, "xxh128", json_string(hex));
+		json_object_set_new(j, "redials", json_integer((json_int_t)st.redials));
+	}
 	(void)trust_audit_noerr(s, who->actor, name, "link-test", "ok", "%.0f Mbit/s over %d streams",
 	    (double)st.bytes_acked * 8 / elapsed / 1e6, st.streams_target);
 out:
 	tp_channel_free(ch);
 	data_session_close(sess, 5000);
+	XXH3_freeState(h);
 	free(buf);
 	return j;
 }

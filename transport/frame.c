@@ -127,7 +127,7 @@ tp_data_encode(struct tp_hdr *h, const uint8_t *raw, size_t n, enum tp_compress 
 		return FY_ERR_LIMIT;
 	h->type = TP_DATA;
 	h->raw_len = (uint32_t)n;
-	h->sum = tp_checksum(raw, n);
+	h->sum = tp_checksum(n > 0 ? raw : (const uint8_t *)"", n);
 	h->flags &= TP_F_OPEN | TP_F_FIN;
 	if (n > 0 && !(h->flags & TP_F_OPEN) && all_zero(raw, n)) {
 		h->flags |= TP_F_ZERO;
@@ -156,7 +156,8 @@ tp_data_encode(struct tp_hdr *h, const uint8_t *raw, size_t n, enum tp_compress 
 	}
 	if ((buf = malloc(n ? n : 1)) == NULL)
 		return FY_ERR_NOMEM;
-	memcpy(buf, raw, n);
+	if (n > 0)
+		memcpy(buf, raw, n);
 	h->len = (uint32_t)n;
 	*out = buf;
 	return 0;
@@ -175,7 +176,7 @@ tp_data_decode(const struct tp_hdr *h, const uint8_t *payload, uint8_t *raw)
 		size_t r = ZSTD_decompress(raw, h->raw_len, payload, h->len);
 		if (ZSTD_isError(r) || r != h->raw_len)
 			return FY_ERR_FORMAT;
-	} else
+	} else if (h->raw_len > 0)
 		memcpy(raw, payload, h->raw_len);
 	return tp_checksum(raw, h->raw_len) == h->sum ? 0 : FY_ERR_CHECKSUM;
 }

@@ -72,6 +72,7 @@ struct tp_session {
 	int64_t down_since_ms;
 	int ack_pending;
 	int64_t ack_due_ms;
+	char last_dial_error[160];
 	int pong_pending[TP_MAX_STREAMS];
 	uint64_t pong_val[TP_MAX_STREAMS];
 	/* session token bucket */
@@ -151,7 +152,9 @@ session_dead(struct tp_session *s)
 	    fy_mono_ms() - s->down_since_ms > s->cfg.dead_timeout_ms) {
 		s->failed = 1;
 		snprintf(s->stats.last_error, sizeof(s->stats.last_error),
-		    "no stream to the peer for %d ms", s->cfg.dead_timeout_ms);
+		    "no stream to %.40s for %d ms%s%.100s%s", s->peer, s->cfg.dead_timeout_ms,
+		    s->last_dial_error[0] ? " (last attempt: " : "", s->last_dial_error,
+		    s->last_dial_error[0] ? ")" : "");
 		log_warnx("transport session to %s failed: %s", s->peer, s->stats.last_error);
 		pthread_cond_broadcast(&s->cv);
 	}
@@ -899,13 +902,15 @@ dial_stream(struct tp_session *s, int idx, char *err, size_t errcap)
 	uint8_t hello[20 + TP_CRED_MAX], buf[256];
 	struct tp_hdr h;
 	struct timeval tv = { .tv_sec = 10, .tv_usec = 0 };
+	char why[160];
 	SSL *ssl = NULL;
 	size_t cl;
 	int fd = -1, r;
 
 	cred[0] = '\0';
-	if ((r = s->dial(s->dial_arg, idx, &fd, &ssl, cred, sizeof(cred))) != 0) {
-		snprintf(err, errcap, "cannot open stream %d: %s", idx, fy_strerror(r));
+	why[0] = '\0';
+	if ((r = s->dial(s->dial_arg, idx, &fd, &ssl, cred, sizeof(cred), why, sizeof(why))) != 0) {
+		snprintf(err, errcap, "cannot open stream %d: %s", idx, why[0] ? why : fy_strerror(r));
 		return r;
 	}
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -1041,6 +1046,7 @@ manager_thread(void *arg)
 				backoff = 100 << (st->dial_failures > 5 ? 5 : st->dial_failures);
 				st->next_dial_ms = fy_mono_ms() + backoff;
 				snprintf(s->stats.last_error, sizeof(s->stats.last_error), "%s", err);
+				snprintf(s->last_dial_error, sizeof(s->last_dial_error), "%s", err);
 			} else {
 				s->stats.redials += st->dial_failures > 0 || st->down_ms > 0;
 				if (s->nup > s->stats.streams_max_seen)
@@ -1151,7 +1157,7 @@ tp_session_open(const struct tp_config *cfg, tp_dial_fn dial, void *arg, struct 
 	s->target = s->cfg.min_streams;
 	s->stats.streams_target = s->target;
 	s->refs = 1;
-	snprintf(s->peer, sizeof(s->peer), "peer");
+	snprintf(s->peer, sizeof(s->peer), "%s", cfg->peer ? cfg->peer : "the peer");
 	if ((r = fy_random(s->sid, sizeof(s->sid))) != 0 || (r = dial_stream(s, 0, err, errcap)) != 0) {
 		session_free(s);
 		return r;
@@ -1267,6 +1273,29 @@ session_unref(struct tp_server *sv, struct tp_session *s)
 	pthread_mutex_unlock(&sv->mtx);
 	if (last)
 		session_free(s);
+}
+
+void
+tp_server_drop_peer(struct tp_server *sv, const char *peer)
+{
+	struct tp_session *s;
+	int i;
+
+	pthread_mutex_lock(&sv->mtx);
+	TAILQ_FOREACH(s, &sv->sessions, e) {
+		if (strcmp(s->peer, peer) != 0)
+			continue;
+		pthread_mutex_lock(&s->mtx);
+		s->failed = 1;
+		snprintf(s->stats.last_error, sizeof(s->stats.last_error), "peer %.60s was unpaired", peer);
+		for (i = 0; i < TP_MAX_STREAMS; i++)
+			if (s->st[i].state == ST_UP && s->st[i].fd >= 0)
+				(void)shutdown(s->st[i].fd, SHUT_RDWR);
+		wake_all(s);
+		pthread_mutex_unlock(&s->mtx);
+		log_info("transport sessions of %s closed: unpaired", peer);
+	}
+	pthread_mutex_unlock(&sv->mtx);
 }
 
 void

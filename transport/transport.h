@@ -48,6 +48,7 @@ struct tp_config {
 	int dead_timeout_ms;		/* all streams down this long: session fails */
 	uint64_t link_rate_hint;	/* bytes/s used to size buffers before measuring */
 	const char *congestion;		/* "bbr" (cubic with a warning if missing) */
+	const char *peer;		/* name for messages */
 };
 void tp_config_defaults(struct tp_config *);
 
@@ -57,7 +58,7 @@ void tp_config_defaults(struct tp_config *);
  * credential to present in HELLO.  0 or an FY_ERR_* code.
  */
 typedef int (*tp_dial_fn)(void *arg, int idx, int *fd, struct ssl_st **ssl,
-    char *cred, size_t credcap);
+    char *cred, size_t credcap, char *err, size_t errcap);
 /* Accept side: check a stream's credential against its TLS connection. */
 typedef int (*tp_verify_fn)(void *arg, struct ssl_st *ssl, const char *cred, char *peer, size_t peercap);
 /* Accept side: a channel the peer opened; the callee owns it (tp_channel_free). */
@@ -75,6 +76,8 @@ void *tp_session_arg(struct tp_session *);
 /* ---- acceptor ---- */
 int tp_server_new(tp_verify_fn, tp_channel_fn, void *arg, struct tp_server **) FY_WUR;
 void tp_server_free(struct tp_server *);
+/* Fail every session of this peer now (it was unpaired): its streams are cut. */
+void tp_server_drop_peer(struct tp_server *, const char *peer);
 /* Run one accepted stream (TLS done, ALPN TP_ALPN) until it ends; closes fd. */
 void tp_server_stream(struct tp_server *, int fd, struct ssl_st *ssl, const char *addr);
 
@@ -119,7 +122,7 @@ struct tp_stats {
 	int sndbuf, rcvbuf;		/* per stream, as the kernel granted */
 	int buffers_capped;		/* the kernel's limits were below the BDP */
 	char congestion[16];
-	char last_error[160];
+	char last_error[320];
 };
 void tp_session_stats(struct tp_session *, struct tp_stats *);
 
