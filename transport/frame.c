@@ -86,7 +86,8 @@ tp_hdr_decode(const uint8_t in[TP_HDR_LEN], struct tp_hdr *h)
 			return FY_ERR_FORMAT;
 		if (!(h->flags & (TP_F_ZERO | TP_F_LZ4 | TP_F_ZSTD)) && h->len != h->raw_len)
 			return FY_ERR_FORMAT;
-		if ((h->flags & TP_F_OPEN) && (h->raw_len == 0 || h->raw_len > TP_NAME_MAX))
+		if ((h->flags & TP_F_OPEN) && (h->raw_len == 0 || h->raw_len > TP_NAME_MAX ||
+		    (h->flags & (TP_F_ZERO | TP_F_LZ4 | TP_F_ZSTD))))
 			return FY_ERR_FORMAT;
 	} else {
 		/* Control frames are small and never compressed. */
@@ -146,7 +147,7 @@ tp_data_encode(struct tp_hdr *h, const uint8_t *raw, size_t n, enum tp_compress 
 			got = ZSTD_isError(r) ? 0 : r;
 		}
 		/* Kept only when it pays: at least 10% smaller. */
-		if (got > 0 && got <= n - n / 10) {
+		if (got > 0 && got * 10 <= n * 9) {
 			h->flags |= c == TP_COMPRESS_LZ4 ? TP_F_LZ4 : TP_F_ZSTD;
 			h->len = (uint32_t)got;
 			*out = buf;

@@ -1,7 +1,8 @@
 /*
  * gen-corpus.c - writes the seed corpora in tests/fuzz/corpus/ with the real
  * encoders: valid invites and tokens, then truncated, damaged, re-sealed
- * and oversized variants; configuration files for config-fuzz.  Not part
+ * and oversized variants; configuration files for config-fuzz; transport
+ * frame streams for frame-fuzz.  Not part
  * of the build; run by hand when a format changes:
  *
  *   make tests/fuzz/gen-corpus && tests/fuzz/gen-corpus $srcdir/tests/fuzz/corpus
@@ -18,6 +19,7 @@
 #include <openssl/sha.h>
 #include "common.h"
 #include "trust/trust.h"
+#include "transport/transport.h"
 
 static const char *outdir;
 
@@ -343,6 +345,230 @@ configs(void)
 	put("config", "line-1023", line, 1024);
 }
 
+/* ---- transport frames ---- */
+
+/* One corpus file: a stream of frames built up in memory. */
+static uint8_t fbuf[64 * 1024];
+static size_t flen;
+
+static void
+frame_raw(uint8_t type, uint8_t flags, uint32_t channel, uint64_t seq, const void *p, size_t n)
+{
+	struct tp_hdr h;
+
+	memset(&h, 0, sizeof(h));
+	h.type = type;
+	h.flags = flags;
+	h.channel = channel;
+	h.seq = seq;
+	h.len = h.raw_len = (uint32_t)n;
+	if (flen + TP_HDR_LEN + n > sizeof(fbuf))
+		die("frame buffer");
+	tp_hdr_encode(&h, fbuf + flen);
+	memcpy(fbuf + flen + TP_HDR_LEN, p, n);
+	flen += TP_HDR_LEN + n;
+}
+
+/* A DATA frame from tp_data_encode; returns the offset of its payload. */
+static size_t
+frame_data(uint32_t channel, uint64_t seq, uint8_t flags, const uint8_t *raw, size_t n,
+    enum tp_compress c)
+{
+	struct tp_hdr h;
+	uint8_t *payload;
+	size_t at;
+
+	memset(&h, 0, sizeof(h));
+	h.channel = channel;
+	h.seq = seq;
+	h.flags = flags;
+	if (tp_data_encode(&h, raw, n, c, &payload) != 0)
+		die("tp_data_encode");
+	if (flen + TP_HDR_LEN + h.len > sizeof(fbuf))
+		die("frame buffer");
+	tp_hdr_encode(&h, fbuf + flen);
+	at = flen + TP_HDR_LEN;
+	if (h.len > 0)
+		memcpy(fbuf + at, payload, h.len);
+	flen = at + h.len;
+	free(payload);
+	return at;
+}
+
+static void
+frame_put(const char *name)
+{
+	put("frame", name, fbuf, flen);
+	flen = 0;
+}
+
+static void
+frame_text(uint8_t *p, size_t n)
+{
+	static const char *const words[] = {
+		"ferry", "gateway", "stream", "chunk", "vmdk", "migration", "site", "window",
+	};
+	unsigned x = 12345;
+	size_t i = 0, l;
+	const char *w;
+
+	while (i < n) {
+		x = x * 1103515245u + 12345u;
+		w = words[(x >> 16) % 8];
+		for (l = 0; w[l] != '\0' && i < n; l++)
+			p[i++] = (uint8_t)w[l];
+		if (i < n)
+			p[i++] = ' ';
+	}
+}
+
+static size_t
+hello_payload(uint8_t *p, uint16_t idx, uint16_t claimed, const char *cred, size_t cl)
+{
+	size_t i;
+
+	for (i = 0; i < 16; i++)
+		p[i] = (uint8_t)(0x5a ^ i);
+	p[16] = (uint8_t)(idx >> 8);
+	p[17] = (uint8_t)idx;
+	p[18] = (uint8_t)(claimed >> 8);
+	p[19] = (uint8_t)claimed;
+	memcpy(p + 20, cred, cl);
+	return 20 + cl;
+}
+
+static void
+ack_entry(uint8_t *p, uint32_t ch, uint64_t next, uint64_t consumed)
+{
+	int i;
+
+	for (i = 0; i < 4; i++)
+		p[i] = (uint8_t)(ch >> (24 - 8 * i));
+	for (i = 0; i < 8; i++) {
+		p[4 + i] = (uint8_t)(next >> (56 - 8 * i));
+		p[12 + i] = (uint8_t)(consumed >> (56 - 8 * i));
+	}
+}
+
+static void
+frames(void)
+{
+	static const char cred[] = "ferry-stream-credential-0123456789";
+	uint8_t text[4096], rnd[256], zero[8192], hp[80], acks[3 * TP_ACK_ENT];
+	size_t i, at, n;
+
+	frame_text(text, sizeof(text));
+	for (i = 0; i < sizeof(rnd); i++)
+		rnd[i] = (uint8_t)(i * 167 + 13);
+	memset(zero, 0, sizeof(zero));
+
+	frame_data(1, 0, 0, rnd, sizeof(rnd), TP_COMPRESS_NONE);
+	frame_put("data-raw");
+	frame_data(1, 1, 0, text, sizeof(text), TP_COMPRESS_LZ4);
+	frame_put("data-lz4");
+	frame_data(1, 2, 0, text, sizeof(text), TP_COMPRESS_ZSTD);
+	frame_put("data-zstd");
+	frame_data(1, 3, 0, zero, sizeof(zero), TP_COMPRESS_ZSTD);
+	frame_put("data-zero");
+	frame_data(1, 0, TP_F_OPEN, (const uint8_t *)"vm-42/disk-0", 12, TP_COMPRESS_NONE);
+	frame_put("data-open");
+	frame_data(1, 9, TP_F_FIN, (const uint8_t *)"", 0, TP_COMPRESS_NONE);
+	frame_put("data-fin-empty");
+
+	/* A whole channel: OPEN, raw, lz4, zstd, zero, FIN. */
+	frame_data(7, 0, TP_F_OPEN, (const uint8_t *)"tunnel:nbd", 10, TP_COMPRESS_NONE);
+	frame_data(7, 1, 0, rnd, 100, TP_COMPRESS_LZ4);
+	frame_data(7, 2, 0, text, sizeof(text), TP_COMPRESS_LZ4);
+	frame_data(7, 3, 0, text, sizeof(text), TP_COMPRESS_ZSTD);
+	frame_data(7, 4, 0, zero, sizeof(zero), TP_COMPRESS_LZ4);
+	frame_data(7, 5, TP_F_FIN, rnd, 10, TP_COMPRESS_NONE);
+	frame_put("stream-channel");
+
+	/* A stream from its start: HELLO, WELCOME, OPEN, DATA, ACK, PING, BYE. */
+	n = hello_payload(hp, 0, sizeof(cred) - 1, cred, sizeof(cred) - 1);
+	frame_raw(TP_HELLO, 0, 0, 0, hp, n);
+	frame_raw(TP_WELCOME, 0, 0, 0, "", 0);
+	frame_data(3, 0, TP_F_OPEN, (const uint8_t *)"ctl", 3, TP_COMPRESS_NONE);
+	frame_data(3, 1, 0, rnd, 64, TP_COMPRESS_NONE);
+	ack_entry(acks, 3, 2, 64);
+	frame_raw(TP_ACK, 0, 0, 0, acks, TP_ACK_ENT);
+	frame_raw(TP_PING, 0, 0, 1, "\0\0\0\0\0\0\0\1", 8);
+	frame_raw(TP_BYE, 0, 0, 0, "", 0);
+	frame_put("stream-session");
+
+	n = hello_payload(hp, 31, sizeof(cred) - 1, cred, sizeof(cred) - 1);
+	frame_raw(TP_HELLO, 0, 0, 0, hp, n);
+	frame_put("hello-valid");
+	n = hello_payload(hp, TP_MAX_STREAMS, 4, "cred", 4);
+	frame_raw(TP_HELLO, 0, 0, 0, hp, n);
+	frame_put("hello-index-32");
+	n = hello_payload(hp, 1, 9, "cred", 4);
+	frame_raw(TP_HELLO, 0, 0, 0, hp, n);
+	frame_put("hello-length-mismatch");
+	n = hello_payload(hp, 1, 5, "cr\0ed", 5);
+	frame_raw(TP_HELLO, 0, 0, 0, hp, n);
+	frame_put("hello-nul-credential");
+
+	ack_entry(acks, 1, 10, 40960);
+	ack_entry(acks + TP_ACK_ENT, 2, 0, 0);
+	ack_entry(acks + 2 * TP_ACK_ENT, UINT32_MAX, UINT64_MAX, UINT64_MAX);
+	frame_raw(TP_ACK, 0, 0, 0, acks, sizeof(acks));
+	frame_put("ack-three");
+	frame_raw(TP_ACK, 0, 0, 0, acks, TP_ACK_ENT + 1);
+	frame_put("ack-length-21");
+
+	frame_raw(TP_PING, 0, 0, 77, "\0\0\0\0\0\0\0\x4d", 8);
+	frame_raw(TP_PONG, 0, 0, 77, "\0\0\0\0\0\0\0\x4d", 8);
+	frame_raw(TP_RESET, 0, 5, 0, "peer refused the request", 24);
+	frame_put("control-ping-pong-reset");
+
+	/* Truncated and damaged. */
+	frame_data(1, 0, 0, rnd, sizeof(rnd), TP_COMPRESS_NONE);
+	flen = TP_HDR_LEN / 2;
+	frame_put("truncated-header");
+	at = frame_data(1, 1, 0, text, sizeof(text), TP_COMPRESS_LZ4);
+	flen = at + (flen - at) / 2;
+	frame_put("truncated-lz4-payload");
+	at = frame_data(1, 2, 0, rnd, sizeof(rnd), TP_COMPRESS_NONE);
+	fbuf[at + 100] ^= 0x10;
+	frame_put("damaged-raw-checksum");
+	at = frame_data(1, 3, 0, text, sizeof(text), TP_COMPRESS_LZ4);
+	fbuf[at + 40] ^= 0xff;
+	frame_put("damaged-lz4");
+	at = frame_data(1, 4, 0, text, sizeof(text), TP_COMPRESS_ZSTD);
+	fbuf[at + 30] ^= 0xff;
+	frame_put("damaged-zstd");
+	at = frame_data(1, 5, 0, text, sizeof(text), TP_COMPRESS_ZSTD);
+	fbuf[at - TP_HDR_LEN + 19] ^= 0x01;	/* raw_len off by one */
+	frame_put("damaged-zstd-raw-len");
+	frame_data(1, 6, 0, rnd, 16, TP_COMPRESS_NONE);
+	fbuf[2] = 2;
+	frame_put("bad-version");
+	frame_data(1, 6, 0, rnd, 16, TP_COMPRESS_NONE);
+	fbuf[4] = TP_F_LZ4 | TP_F_ZSTD;
+	frame_put("bad-flags-lz4-zstd");
+	frame_data(1, 6, 0, zero, sizeof(zero), TP_COMPRESS_NONE);
+	fbuf[15] = 1;				/* ZERO with a payload length */
+	frame_put("bad-zero-with-len");
+	frame_raw(TP_PING, 0, 0, 1, "\0\0\0\0\0\0\0\1", 8);
+	fbuf[0] = 'G';
+	frame_put("bad-magic");
+	frame_raw(TP_PING, 0, 0, 1, "\0\0\0\0\0\0\0\1", 8);
+	fbuf[3] = TP_RESET + 1;
+	frame_put("bad-type-9");
+	frame_raw(TP_PING, TP_F_FIN, 0, 1, "\0\0\0\0\0\0\0\1", 8);
+	frame_put("bad-control-flag");
+	frame_raw(TP_DATA, TP_F_OPEN, 1, 0, text, TP_NAME_MAX + 1);
+	frame_put("bad-open-name-65");
+	frame_raw(TP_DATA, 0, 1, 0, "", 0);
+	fbuf[13] = fbuf[17] = 0x40;		/* len = raw_len = TP_CHUNK_MAX + 1 */
+	fbuf[15] = fbuf[19] = 0x01;
+	frame_put("bad-data-over-limit");
+	n = hello_payload(hp, 1, 0, "", 0);
+	frame_raw(TP_HELLO, 0, 0, 0, hp, n - 1);
+	frame_put("hello-short");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -355,5 +581,6 @@ main(int argc, char **argv)
 	invites();
 	tokens();
 	configs();
+	frames();
 	return 0;
 }

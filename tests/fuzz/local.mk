@@ -81,3 +81,28 @@ tests_fuzz_config_fuzz_CFLAGS = $(FUZZ_CFLAGS) $(FUZZ_SAN)
 tests_fuzz_config_fuzz_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_SAN)
 tests_fuzz_config_fuzz_LDADD = $(OPENSSL_LIBS) $(SQLITE_LIBS)
 endif
+
+# Transport frames (transport/frame.c, the bytes a peer sends on a data
+# stream): tests/fuzz/frame-fuzz, corpus tests/fuzz/corpus/frame/.  Only
+# frame.c is needed, so the fuzzer compiles just that with instrumentation.
+FRAME_FUZZ_CFLAGS = $(FUZZ_CFLAGS) $(XXHASH_CFLAGS) $(ZSTD_CFLAGS) $(LZ4_CFLAGS)
+FRAME_FUZZ_LIBS = $(XXHASH_LIBS) $(ZSTD_LIBS) $(LZ4_LIBS)
+
+FUZZ_REPLAYS += tests/fuzz/frame-replay
+tests_fuzz_frame_replay_SOURCES = tests/fuzz/replay.c tests/fuzz/frame-fuzz.c tests/fuzz/fuzz.h
+tests_fuzz_frame_replay_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_NAME='"frame"'
+tests_fuzz_frame_replay_CFLAGS = $(FRAME_FUZZ_CFLAGS)
+tests_fuzz_frame_replay_LDADD = tests/libtap.a transport/libtransport.a common/libcommon.a \
+	$(FRAME_FUZZ_LIBS) $(OPENSSL_LIBS) -lpthread
+
+# gen-corpus writes the frame corpus with the real encoders too.
+tests_fuzz_gen_corpus_LDADD += transport/libtransport.a $(FRAME_FUZZ_LIBS)
+
+if FUZZING
+FUZZERS += tests/fuzz/frame-fuzz
+tests_fuzz_frame_fuzz_SOURCES = tests/fuzz/frame-fuzz.c tests/fuzz/fuzz.h \
+	transport/transport.h transport/frame.c
+tests_fuzz_frame_fuzz_CFLAGS = $(FRAME_FUZZ_CFLAGS) $(FUZZ_SAN)
+tests_fuzz_frame_fuzz_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_SAN)
+tests_fuzz_frame_fuzz_LDADD = $(FRAME_FUZZ_LIBS)
+endif

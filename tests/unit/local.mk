@@ -70,3 +70,14 @@ tests_unit_trust_store_t_LDADD = $(UNIT_LDADD) -lpthread
 tests_unit_trust_audit_t_SOURCES = tests/unit/trust/audit-t.c
 tests_unit_trust_audit_t_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_trust_audit_t_LDADD = $(UNIT_LDADD)
+
+# transport/: the pure framing code (frame.c) links libtransport.a and the
+# compressors and hash behind it.
+UNIT_TESTS += tests/unit/transport/frame-t
+TRANSPORT_UNIT_CFLAGS = $(UNIT_CFLAGS) $(XXHASH_CFLAGS) $(ZSTD_CFLAGS) $(LZ4_CFLAGS)
+TRANSPORT_UNIT_LDADD = tests/unit/libunit.a tests/libtap.a transport/libtransport.a common/libcommon.a \
+	$(XXHASH_LIBS) $(ZSTD_LIBS) $(LZ4_LIBS) $(OPENSSL_LIBS) -lpthread
+
+tests_unit_transport_frame_t_SOURCES = tests/unit/transport/frame-t.c
+tests_unit_transport_frame_t_CFLAGS = $(TRANSPORT_UNIT_CFLAGS)
+tests_unit_transport_frame_t_LDADD = $(TRANSPORT_UNIT_LDADD)
