@@ -113,6 +113,8 @@ int fy_parse_duration(const char *, int64_t *secs) FY_WUR;
 /* Absolute time or relative ("1h" = 1 hour ago, "2026-11-21", "2026-11-21T10:00:00") -> ms. */
 int fy_parse_since(const char *, int64_t now_ms, int64_t *out) FY_WUR;
 int fy_parse_int(const char *, long long min, long long max, long long *out) FY_WUR;
+/* "512", "64K", "2M", "2G" (binary units) -> bytes, 1 to 1 TiB. */
+int fy_parse_size(const char *, long long *out) FY_WUR;
 
 /* ---- misc ---- */
 void fy_wipe(void *, size_t);

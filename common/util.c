@@ -71,6 +71,30 @@ fy_parse_int(const char *s, long long min, long long max, long long *out)
 }
 
 int
+fy_parse_size(const char *s, long long *out)
+{
+	char num[32];
+	size_t n = strlen(s);
+	long long v, mul = 1;
+	int r;
+
+	if (n == 0 || n >= sizeof(num))
+		return FY_ERR_FORMAT;
+	memcpy(num, s, n + 1);
+	switch (num[n - 1]) {
+	case 'k': case 'K': mul = 1LL << 10; num[--n] = '\0'; break;
+	case 'm': case 'M': mul = 1LL << 20; num[--n] = '\0'; break;
+	case 'g': case 'G': mul = 1LL << 30; num[--n] = '\0'; break;
+	case 't': case 'T': mul = 1LL << 40; num[--n] = '\0'; break;
+	default: break;
+	}
+	if ((r = fy_parse_int(num, 1, (1LL << 40) / mul, &v)) != 0)
+		return r;
+	*out = v * mul;
+	return 0;
+}
+
+int
 fy_parse_duration(const char *s, int64_t *secs)
 {
 	char num[32];

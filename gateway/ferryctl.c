@@ -361,22 +361,24 @@ cmd_ping(int argc, char **argv)
 static int
 cmd_link_test(int argc, char **argv)
 {
-	const char *secs = NULL, *streams = NULL;
-	long long n = 10, k;
+	const char *secs = NULL, *streams = NULL, *bytes = NULL;
+	long long n = 10, k, nb = 0;
 	json_t *r;
 
 	if (opt_take(&argc, argv, "--seconds", &secs) < 0 || opt_take(&argc, argv, "--streams", &streams) < 0 ||
+	    opt_take(&argc, argv, "--bytes", &bytes) < 0 ||
 	    (secs != NULL && fy_parse_int(secs, 1, 600, &n) != 0) ||
+	    (bytes != NULL && fy_parse_size(bytes, &nb) != 0) ||
 	    (streams != NULL && strcmp(streams, "auto") != 0 && fy_parse_int(streams, 1, 32, &k) != 0)) {
-		fprintf(stderr, "usage: ferryctl link test SITE [--seconds 1-600] [--streams N|auto]\n");
+		fprintf(stderr, "usage: ferryctl link test SITE [--seconds 1-600] [--bytes SIZE] [--streams N|auto]\n");
 		return 2;
 	}
 	unknown_opts(argc, argv, "link test SITE [--seconds N] [--streams N|auto]");
 	want_args(argc, 1, "link test SITE [--seconds N] [--streams N|auto]");
 	if (!json_out)
 		fprintf(stderr, "testing the link to %s for %lld s ...\n", argv[0], n);
-	if (call("link-test", json_pack("{s:s, s:I, s:s}", "site", argv[0], "seconds", (json_int_t)n,
-	    "streams", streams ? streams : "auto"), &r) != 0)
+	if (call("link-test", json_pack("{s:s, s:I, s:I, s:s}", "site", argv[0], "seconds", (json_int_t)n,
+	    "bytes", (json_int_t)nb, "streams", streams ? streams : "auto"), &r) != 0)
 		return 1;
 	if (json_out)
 		return print_json(r);
@@ -469,7 +471,7 @@ static const struct cmd cmds[] = {
 	{ "pair", "remove", cmd_remove, "pair remove SITE [--force]", "unpair, both sides" },
 	{ "peers", NULL, cmd_peers, "peers", "list paired sites" },
 	{ "peer", "ping", cmd_ping, "peer ping SITE [--count N]", "round trip and clock offset" },
-	{ "link", "test", cmd_link_test, "link test SITE [--seconds N] [--streams N|auto]",
+	{ "link", "test", cmd_link_test, "link test SITE [--seconds N] [--bytes SIZE] [--streams N|auto]",
 	    "goodput, RTT, retransmits over the transport" },
 	{ "audit", "verify", cmd_audit_verify, "audit verify", "check the hash chain" },
 	{ "audit", NULL, cmd_audit, "audit [--since TIME]", "show the audit trail" },

@@ -626,6 +626,7 @@ op_link_test(struct site *s, const struct admin_caller *who, json_t *args, struc
 	struct tp_stats st;
 	const char *name = arg_str(args, "site"), *streams = arg_str(args, "streams");
 	json_int_t secs = args ? json_integer_value(json_object_get(args, "seconds")) : 0;
+	json_int_t limit = args ? json_integer_value(json_object_get(args, "bytes")) : 0;
 	long long nstreams = 0;
 	uint8_t *buf = NULL, answer[24];
 	XXH3_state_t *h = XXH3_createState();
@@ -670,7 +671,7 @@ op_link_test(struct site *s, const struct admin_caller *who, json_t *args, struc
 	/* Incompressible data for the whole period, as fast as the link takes it. */
 	t0 = fy_mono_ms();
 	until = t0 + secs * 1000;
-	while (fy_mono_ms() < until) {
+	while (fy_mono_ms() < until && (limit <= 0 || sent < (uint64_t)limit)) {
 		buf[0]++;	/* every chunk differs */
 		(void)XXH3_128bits_update(h, buf, cfg.chunk_size);
 		sent += cfg.chunk_size;
