@@ -1,1 +1,1 @@
-EXTRA_DIST += bench/README.md bench/handshake.sh
+EXTRA_DIST += bench/README.md bench/handshake.sh bench/transport.sh

@@ -24,7 +24,7 @@
 #define ACK_MS		5	/* coalesce acknowledgements this long at most */
 #define ACK_BATCH	64
 #define MANAGER_MS	100
-#define ADAPT_MS	2000
+#define ADAPT_MS	1000
 #define GONE_MAX	256
 
 enum { ST_DOWN = 0, ST_DIALING, ST_UP };
@@ -203,6 +203,25 @@ chan_new(struct tp_session *s, uint32_t id, int local)
 
 /* ------------------------------------------------------------ sockets */
 
+/* Field idx (0-based) of a /proc/sys file of integers; 0 when unreadable. */
+static int
+sysctl_int(const char *path, int idx)
+{
+	FILE *f = fopen(path, "r");
+	long v = 0;
+	int i;
+
+	if (f == NULL)
+		return 0;
+	for (i = 0; i <= idx; i++)
+		if (fscanf(f, "%ld", &v) != 1) {
+			v = 0;
+			break;
+		}
+	fclose(f);
+	return v > INT32_MAX ? INT32_MAX : (int)v;
+}
+
 static void
 tune_socket(struct tp_session *s, struct stream *st)
 {
@@ -225,18 +244,25 @@ tune_socket(struct tp_session *s, struct stream *st)
 	if (getsockopt(st->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 && ti.tcpi_rtt > 0)
 		rtt_s = ti.tcpi_rtt / 1e6;
 	/*
-	 * 2 x BDP / streams each.  Below the kernel's autotuning ceiling we
-	 * leave autotuning alone; above it we ask and warn when capped.
+	 * 2 x BDP / streams each.  Kernel autotuning grows buffers up to
+	 * tcp_wmem/tcp_rmem's maximum, and an explicit SO_SNDBUF turns it off
+	 * and is capped by net.core.wmem_max: so leave autotuning on when its
+	 * ceiling is enough, set the buffers only when core limits allow more
+	 * than autotuning, and warn when neither reaches the BDP.
 	 */
 	want = (int)((double)s->cfg.link_rate_hint * rtt_s * 2.0 / n);
-	if (want > 4 << 20) {
-		int got = 0;
-		(void)setsockopt(st->fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof(want));
-		(void)setsockopt(st->fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof(want));
-		if (getsockopt(st->fd, SOL_SOCKET, SO_SNDBUF, &got, &ol) == 0 && got / 2 < want) {
+	if (want > sysctl_int("/proc/sys/net/ipv4/tcp_wmem", 2) ||
+	    want > sysctl_int("/proc/sys/net/ipv4/tcp_rmem", 2)) {
+		int core = sysctl_int("/proc/sys/net/core/wmem_max", 0);
+		int rcore = sysctl_int("/proc/sys/net/core/rmem_max", 0);
+		if (core >= want && rcore >= want) {
+			(void)setsockopt(st->fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof(want));
+			(void)setsockopt(st->fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof(want));
+		} else {
 			if (!s->stats.buffers_capped)
-				log_warnx("socket buffers capped at %d bytes by the kernel (want %d for the "
-				    "bandwidth-delay product): raise net.core.wmem_max/rmem_max", got / 2, want);
+				log_warnx("socket buffers limited by the kernel (tcp_wmem/tcp_rmem max and "
+				    "net.core.wmem_max/rmem_max below the %d bytes the bandwidth-delay product "
+				    "needs per stream): raise them, or use more streams", want);
 			s->stats.buffers_capped = 1;
 		}
 	}
