@@ -75,8 +75,9 @@ for p in $PROFILES; do
 	# Ferry: initiator b sends to a.
 	wan_mark
 	ca=$(cpu_of "$FERRYD_a"); cb=$(cpu_of "$FERRYD_b")
-	j=$(ctl b --json link test a --seconds "$SECS" --bytes 2G)
+	j=$(ctl b --json link test a --seconds "$SECS" --bytes 2G --streams "${FERRY_STREAMS:-auto}")
 	ca2=$(cpu_of "$FERRYD_a"); cb2=$(cpu_of "$FERRYD_b")
+	[ -z "${VERBOSE:-}" ] || printf '%s\n' "$j" >&2
 	g=$(printf '%s' "$j" | sed -n 's/.*"goodput_mbit": \([0-9.]*\).*/\1/p')
 	bytes=$(printf '%s' "$j" | sed -n 's/.*"bytes": \([0-9]*\).*/\1/p')
 	ver=$(printf '%s' "$j" | grep -q '"verified": true' && echo yes || echo NO)

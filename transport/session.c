@@ -25,6 +25,7 @@
 #define ACK_BATCH	64
 #define MANAGER_MS	100
 #define ADAPT_MS	1000
+#define NOTSENT_LOWAT	(256 * 1024)
 #define GONE_MAX	256
 
 enum { ST_DOWN = 0, ST_DIALING, ST_UP };
@@ -81,7 +82,7 @@ struct tp_session {
 	pthread_t manager;
 	int has_manager;
 	struct tp_stats stats;
-	uint64_t adapt_acked, adapt_prev_rate;
+	uint64_t adapt_acked, adapt_prev_rate, adapt_retr, adapt_prev_retr;
 	int64_t adapt_at_ms, adapt_frozen_until;
 	int adapt_last_added;
 	TAILQ_ENTRY(tp_session) e;
@@ -233,6 +234,16 @@ tune_socket(struct tp_session *s, struct stream *st)
 	double rtt_s = 0.001;
 
 	(void)setsockopt(st->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/*
+	 * Keep little unsent data in each socket, so a stream takes a new chunk
+	 * only when it is actually moving: chunks then go to the streams that
+	 * can send now, not into the buffer of one stuck in loss recovery
+	 * (which would hold up in-order delivery at the receiver).
+	 */
+	{
+		int lowat = NOTSENT_LOWAT;
+		(void)setsockopt(st->fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
+	}
 	if (setsockopt(st->fd, IPPROTO_TCP, TCP_CONGESTION, cc, (socklen_t)strlen(cc)) != 0) {
 		static int warned;
 		if (!warned++)
@@ -1016,18 +1027,30 @@ static void
 adapt(struct tp_session *s)
 {
 	int64_t now = fy_mono_ms();
-	uint64_t rate;
+	uint64_t rate, retr;
+	int more_loss;
 
 	if (s->cfg.min_streams >= s->cfg.max_streams || now - s->adapt_at_ms < ADAPT_MS)
 		return;
 	rate = (s->stats.bytes_acked - s->adapt_acked) * 1000 / (uint64_t)(now - s->adapt_at_ms);
+	retr = s->stats.retransmits - s->adapt_retr;
+	/* Retransmits more than doubled since the last period (and not just noise). */
+	more_loss = retr > 2 * s->adapt_prev_retr + 100;
 	s->adapt_at_ms = now;
 	s->adapt_acked = s->stats.bytes_acked;
+	s->adapt_retr = s->stats.retransmits;
+	s->adapt_prev_retr = retr;
 	if (now < s->adapt_frozen_until || TAILQ_EMPTY(&s->sendq)) {
 		s->adapt_prev_rate = rate;
 		return;
 	}
-	if (s->adapt_last_added && rate < s->adapt_prev_rate * 95 / 100 && s->target > s->cfg.min_streams) {
+	/*
+	 * Take the last stream back when it made goodput worse, or when it
+	 * bought no gain and made the link drop much more (TCP_INFO).
+	 */
+	if (s->adapt_last_added && s->target > s->cfg.min_streams &&
+	    (rate < s->adapt_prev_rate * 95 / 100 ||
+	    (more_loss && rate < s->adapt_prev_rate * 105 / 100))) {
 		s->target--;
 		s->adapt_frozen_until = now + 5 * ADAPT_MS;
 		s->adapt_last_added = 0;
