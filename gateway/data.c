@@ -177,6 +177,8 @@ dial(void *arg, int idx, int *fdp, SSL **sslp, char *cred, size_t credcap, char 
 	/* A fresh single-use "data" token from the peer's token service. */
 	if ((r = fed_connect_peer(d->s, db, d->peer, &p, &c, &err)) != 0)
 		goto out;
+	/* Dialling must not outlast the transport's own timeouts on a cut link. */
+	fed_client_set_timeout(c, d->s->conf.connect_timeout);
 	memset(&tr, 0, sizeof(tr));
 	snprintf(scope, sizeof(scope), "stream-%d", idx);
 	fed_client_soap(c)->header = NULL;

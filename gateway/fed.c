@@ -763,6 +763,12 @@ fed_client_ssl(struct fed_client *c)
 	return c->ssl;
 }
 
+void
+fed_client_set_timeout(struct fed_client *c, long long secs)
+{
+	set_timeouts(c->fd, secs);
+}
+
 struct site_keys *
 fed_client_keys(struct fed_client *c)
 {

@@ -107,6 +107,8 @@ void fed_client_free(struct fed_client *);
 struct soap *fed_client_soap(struct fed_client *);
 struct ssl_st *fed_client_ssl(struct fed_client *);
 const uint8_t *fed_client_peer_spki(struct fed_client *);
+/* Per-read/write timeout on the connection from now on. */
+void fed_client_set_timeout(struct fed_client *, long long secs);
 /* The keys this connection presents (valid while the client lives). */
 struct site_keys *fed_client_keys(struct fed_client *);
 /* Ask the callee's token service for a token and put it in the header. */

@@ -18,3 +18,4 @@ tests_tools_tploop_t_SOURCES = tests/tools/tploop-t.c
 tests_tools_tploop_t_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(XXHASH_CFLAGS)
 tests_tools_tploop_t_LDADD = tests/libtap.a transport/libtransport.a trust/libtrust.a common/libcommon.a \
 	$(OPENSSL_LIBS) $(SQLITE_LIBS) $(XXHASH_LIBS) $(ZSTD_LIBS) $(LZ4_LIBS) -lpthread
+include tests/tools/local.mk

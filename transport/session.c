@@ -938,7 +938,7 @@ dial_stream(struct tp_session *s, int idx, char *err, size_t errcap)
 	char cred[TP_CRED_MAX + 1];
 	uint8_t hello[20 + TP_CRED_MAX], buf[256];
 	struct tp_hdr h;
-	struct timeval tv = { .tv_sec = 10, .tv_usec = 0 };
+	struct timeval tv;
 	char why[160];
 	SSL *ssl = NULL;
 	size_t cl;
@@ -950,6 +950,9 @@ dial_stream(struct tp_session *s, int idx, char *err, size_t errcap)
 		snprintf(err, errcap, "cannot open stream %d: %s", idx, why[0] ? why : fy_strerror(r));
 		return r;
 	}
+	/* HELLO and WELCOME within the stream timeout, or the stream is not up. */
+	tv.tv_sec = s->cfg.stream_timeout_ms / 1000;
+	tv.tv_usec = (s->cfg.stream_timeout_ms % 1000) * 1000;
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	cl = strlen(cred);
