@@ -174,25 +174,31 @@ dial(void *arg, int idx, int *fdp, SSL **sslp, char *cred, size_t credcap, char 
 	memset(&err, 0, sizeof(err));
 	if ((r = site_open_db(d->s, &db)) != 0)
 		goto out;
-	/* A fresh single-use "data" token from the peer's token service. */
-	if ((r = fed_connect_peer(d->s, db, d->peer, &p, &c, &err)) != 0)
+	if ((r = trust_peer_by_name(db, d->peer, &p)) != 0) {
+		fy_fail(&err, r, "no paired site named \"%s\" (see ferryctl peers)", d->peer);
 		goto out;
-	/* Dialling must not outlast the transport's own timeouts on a cut link. */
+	}
+	pins[n++] = p.spki;
+	if (p.has_next)
+		pins[n++] = p.spki_next;
+	if (p.has_prev && p.prev_until_ms > fy_now_ms())
+		pins[n++] = p.spki_prev;
+	/*
+	 * A fresh single-use "data" token from the peer's token service (the
+	 * pinned TLS connection is its authentication), every step bounded by
+	 * connect_timeout so dialling never outlasts the transport's timeouts.
+	 */
+	if ((r = fed_connect(d->s, p.endpoint, pins, n, &c, &err)) != 0)
+		goto out;
 	fed_client_set_timeout(c, d->s->conf.connect_timeout);
 	memset(&tr, 0, sizeof(tr));
 	snprintf(scope, sizeof(scope), "stream-%d", idx);
-	fed_client_soap(c)->header = NULL;
 	if (soap_call_fy__IssueToken(fed_client_soap(c), "http://peer/fed", NULL, "data", scope, &tr) != SOAP_OK ||
 	    tr.token == NULL || strlen(tr.token) >= credcap) {
 		r = fed_client_error(c, "the data token request", &err);
 		goto out;
 	}
 	snprintf(cred, credcap, "%s", tr.token);
-	pins[n++] = p.spki;
-	if (p.has_next)
-		pins[n++] = p.spki_next;
-	if (p.has_prev && p.prev_until_ms > fy_now_ms())
-		pins[n++] = p.spki_prev;
 	r = fed_dial(d->s, p.endpoint, pins, n, TRUST_ALPN_DATA, fdp, sslp, spki, &err);
 out:
 	if (r != 0 && err.msg[0]) {
