@@ -133,7 +133,10 @@ on_channel(void *arg, struct tp_session *sess, struct tp_channel *c)
 int
 data_init(struct site *s)
 {
-	return tp_server_new(verify_stream, on_channel, s, &s->tp);
+	struct tp_config cfg;
+
+	data_config(s, &cfg);
+	return tp_server_new(&cfg, verify_stream, on_channel, s, &s->tp);
 }
 
 void

@@ -27,6 +27,9 @@
 #define ADAPT_MS	1000
 #define NOTSENT_LOWAT	(256 * 1024)
 #define GONE_MAX	256
+#define RESET_MAX	64
+#define HELLO_DEADLINE_MS 10000
+#define CHANNELS_MAX	1024	/* per session */
 
 enum { ST_DOWN = 0, ST_DIALING, ST_UP };
 
@@ -73,6 +76,10 @@ struct tp_session {
 	int64_t down_since_ms;
 	int ack_pending;
 	int64_t ack_due_ms;
+	uint64_t peer_window;		/* the peer's receive buffer per channel */
+	int nchans;
+	uint32_t resets[RESET_MAX];	/* channels to reset at the peer */
+	int nresets;
 	char last_dial_error[160];
 	int pong_pending[TP_MAX_STREAMS];
 	uint64_t pong_val[TP_MAX_STREAMS];
@@ -90,6 +97,7 @@ struct tp_session {
 
 struct tp_server {
 	pthread_mutex_t mtx;
+	struct tp_config cfg;
 	tp_verify_fn verify;
 	tp_channel_fn on_channel;
 	void *arg;
@@ -167,7 +175,7 @@ timed_wait(struct tp_session *s, int ms)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(CLOCK_MONOTONIC, &ts);	/* the cv is on CLOCK_MONOTONIC */
 	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
 	ts.tv_sec += ms / 1000 + ts.tv_nsec / 1000000000L;
 	ts.tv_nsec %= 1000000000L;
@@ -199,6 +207,7 @@ chan_new(struct tp_session *s, uint32_t id, int local)
 	TAILQ_INIT(&c->rq);
 	TAILQ_INSERT_TAIL(&s->chans, c, e);
 	s->refs++;
+	s->nchans++;
 	return c;
 }
 
@@ -345,8 +354,12 @@ announce(struct tp_session *s, struct tp_channel *c)
 	pthread_attr_destroy(&a);
 }
 
-/* Take a verified DATA chunk (raw bytes in k->data).  Lock held; takes k. */
-static void
+/*
+ * Take a verified DATA chunk (raw bytes in k->data).  Lock held; takes k.
+ * FY_ERR_LIMIT when the peer overruns our window or opens too many
+ * channels: the stream is dropped.
+ */
+static int
 recv_chunk(struct tp_session *s, struct chunk *k)
 {
 	struct tp_channel *c = chan_find(s, k->h.channel);
@@ -359,36 +372,49 @@ recv_chunk(struct tp_session *s, struct chunk *k)
 		for (i = 0; i < GONE_MAX; i++)
 			if (s->gone[i] == k->h.channel)
 				theirs = 0;
-		if (!theirs || k->h.channel == 0 || (c = chan_new(s, k->h.channel, 0)) == NULL) {
+		if (!theirs || k->h.channel == 0) {
 			chunk_free(k);	/* stale: a channel already gone */
-			return;
+			return 0;
+		}
+		if (s->nchans >= CHANNELS_MAX) {
+			chunk_free(k);
+			return FY_ERR_LIMIT;
+		}
+		if ((c = chan_new(s, k->h.channel, 0)) == NULL) {
+			chunk_free(k);
+			return FY_ERR_NOMEM;
 		}
 	}
 	if (c->freed || k->h.seq < c->recv_next) {
 		chunk_free(k);
 		mark_ack(s, c);		/* a resend: the peer missed our ack */
-		return;
+		return 0;
 	}
-	TAILQ_FOREACH(o, &c->rq, ue) {
+	/* Our window, one chunk of slack: a peer that runs past it is broken. */
+	if (c->buffered + k->h.raw_len > s->cfg.window + TP_CHUNK_MAX ||
+	    k->h.seq - c->recv_next > (s->cfg.window / 64) + 1024) {
+		chunk_free(k);
+		return FY_ERR_LIMIT;
+	}
+	/* Insert by sequence, searching from the tail (arrivals are mostly in order). */
+	TAILQ_FOREACH_REVERSE(o, &c->rq, chunkq, ue) {
 		if (o->h.seq == k->h.seq) {
 			chunk_free(k);
-			return;
+			return 0;
 		}
-		if (o->h.seq > k->h.seq)
+		if (o->h.seq < k->h.seq)
 			break;
 	}
 	k->ch = c;
 	k->fin = (k->h.flags & TP_F_FIN) != 0;
 	if (o != NULL)
-		TAILQ_INSERT_BEFORE(o, k, ue);
+		TAILQ_INSERT_AFTER(&c->rq, o, k, ue);
 	else
-		TAILQ_INSERT_TAIL(&c->rq, k, ue);
+		TAILQ_INSERT_HEAD(&c->rq, k, ue);
 	if (!(k->h.flags & TP_F_OPEN))
 		c->buffered += k->h.raw_len;
-	/* Advance over what is now contiguous. */
-	TAILQ_FOREACH(o, &c->rq, ue) {
-		if (o->h.seq < c->recv_next)
-			continue;
+	/* Advance over what is now contiguous, starting at the new chunk. */
+	for (o = k->h.seq == c->recv_next ? k : NULL; o != NULL; o = TAILQ_NEXT(o, ue)) {
 		if (o->h.seq != c->recv_next)
 			break;
 		c->recv_next++;
@@ -405,6 +431,7 @@ recv_chunk(struct tp_session *s, struct chunk *k)
 	}
 	mark_ack(s, c);
 	pthread_cond_broadcast(&s->cv);
+	return 0;
 }
 
 static void
@@ -466,9 +493,13 @@ process(struct stream *st)
 			return r;
 		}
 		pthread_mutex_lock(&s->mtx);
-		recv_chunk(s, k);
+		if ((r = recv_chunk(s, k)) != 0) {
+			snprintf(s->stats.last_error, sizeof(s->stats.last_error),
+			    "the peer overran the receive window or the channel limit: stream dropped");
+			log_warnx("%s", s->stats.last_error);
+		}
 		pthread_mutex_unlock(&s->mtx);
-		return 0;
+		return r;
 	case TP_ACK:
 		if ((r = tp_ack_decode(st->rbuf, st->rh.len, acks, ACK_BATCH, &n)) != 0)
 			return r;
@@ -493,10 +524,30 @@ process(struct stream *st)
 		return 0;
 	case TP_RESET: {
 		struct tp_channel *c;
+		struct chunk *kk;
 		pthread_mutex_lock(&s->mtx);
 		if ((c = chan_find(s, st->rh.channel)) != NULL) {
 			c->reset = 1;
+			/* Nothing of ours on it needs delivering any more. */
+			while ((kk = TAILQ_FIRST(&c->unacked)) != NULL) {
+				TAILQ_REMOVE(&c->unacked, kk, ue);
+				if (kk->queued) {
+					TAILQ_REMOVE(&s->sendq, kk, qe);
+					kk->queued = 0;
+				}
+				kk->acked = 1;
+				chunk_maybe_free(kk);
+			}
 			pthread_cond_broadcast(&s->cv);
+			/* A channel the peer opened and nobody here owns yet: gone. */
+			if (!c->local && !c->announced) {
+				c->reset = 0;	/* no RESET back */
+				c->fin_sent = 1;
+				c->eof = 1;
+				pthread_mutex_unlock(&s->mtx);
+				tp_channel_free(c);
+				return 0;
+			}
 		}
 		pthread_mutex_unlock(&s->mtx);
 		return 0;
@@ -619,6 +670,8 @@ next_frame(struct stream *st, int *wait_ms)
 		s->pong_pending[st->idx] = 0;
 		return ctl_frame(st, TP_PONG, 0, s->pong_val[st->idx], NULL, 0);
 	}
+	if (s->nresets > 0)
+		return ctl_frame(st, TP_RESET, s->resets[--s->nresets], 0, NULL, 0);
 	if (s->ack_pending && now >= s->ack_due_ms) {
 		if ((p = malloc(ACK_BATCH * TP_ACK_ENT)) != NULL) {
 			TAILQ_FOREACH(c, &s->chans, e) {
@@ -726,6 +779,8 @@ stream_down(struct stream *st, int err)
 	struct tp_session *s = st->s;
 	struct tp_channel *c;
 	struct chunk *k;
+	SSL *dead_ssl;
+	int dead_fd;
 	char why[120];
 
 	snprintf(why, sizeof(why), "%s", fy_strerror(err));
@@ -760,6 +815,11 @@ stream_down(struct stream *st, int err)
 	st->roff = 0;
 	free(st->rbuf);
 	st->rbuf = NULL;
+	/* Taken under the lock: a new stream may reuse this slot at once. */
+	dead_ssl = st->ssl;
+	dead_fd = st->fd;
+	st->ssl = NULL;
+	st->fd = -1;
 	st->state = ST_DOWN;
 	st->down_ms = fy_mono_ms();
 	s->nup--;
@@ -773,10 +833,9 @@ stream_down(struct stream *st, int err)
 	}
 	wake_all(s);
 	pthread_mutex_unlock(&s->mtx);
-	SSL_free(st->ssl);
-	st->ssl = NULL;
-	close(st->fd);
-	st->fd = -1;
+	SSL_free(dead_ssl);
+	if (dead_fd >= 0)
+		close(dead_fd);
 }
 
 /* The stream's I/O loop: runs until the stream fails or the session closes. */
@@ -886,13 +945,14 @@ put16(uint8_t *p, uint16_t v)
 }
 
 static int
-blocking_frame_write(SSL *ssl, uint8_t type, const uint8_t *payload, size_t len)
+blocking_frame_write(SSL *ssl, uint8_t type, uint64_t seq, const uint8_t *payload, size_t len)
 {
 	struct tp_hdr h;
 	uint8_t hdr[TP_HDR_LEN];
 
 	memset(&h, 0, sizeof(h));
 	h.type = type;
+	h.seq = seq;
 	h.len = h.raw_len = (uint32_t)len;
 	tp_hdr_encode(&h, hdr);
 	if (SSL_write(ssl, hdr, TP_HDR_LEN) != TP_HDR_LEN)
@@ -961,7 +1021,8 @@ dial_stream(struct tp_session *s, int idx, char *err, size_t errcap)
 	put16(hello + 18, (uint16_t)cl);
 	memcpy(hello + 20, cred, cl);
 	fy_wipe(cred, sizeof(cred));
-	if ((r = blocking_frame_write(ssl, TP_HELLO, hello, 20 + cl)) != 0 ||
+	/* HELLO's seq carries our receive window, WELCOME's the peer's. */
+	if ((r = blocking_frame_write(ssl, TP_HELLO, s->cfg.window, hello, 20 + cl)) != 0 ||
 	    (r = blocking_frame_read(ssl, &h, buf, sizeof(buf))) != 0) {
 		snprintf(err, errcap, "stream %d: no answer to HELLO", idx);
 		goto fail;
@@ -977,6 +1038,8 @@ dial_stream(struct tp_session *s, int idx, char *err, size_t errcap)
 		goto fail;
 	}
 	pthread_mutex_lock(&s->mtx);
+	if (h.seq >= TP_CHUNK_MIN && h.seq < s->peer_window)
+		s->peer_window = h.seq;
 	stream_attach(s, idx, fd, ssl);
 	if (pthread_create(&st->th, NULL, stream_thread, st) != 0) {
 		pthread_mutex_unlock(&s->mtx);
@@ -1126,8 +1189,16 @@ session_new(const struct tp_config *cfg)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
 	pthread_mutex_init(&s->mtx, NULL);
-	pthread_cond_init(&s->cv, NULL);
+	{
+		/* Wall-clock steps must not stretch any wait. */
+		pthread_condattr_t ca;
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&s->cv, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	s->cfg = *cfg;
+	s->peer_window = cfg->window;
 	if (s->cfg.chunk_size < TP_CHUNK_MIN)
 		s->cfg.chunk_size = TP_CHUNK_MIN;
 	if (s->cfg.chunk_size > TP_CHUNK_MAX)
@@ -1257,8 +1328,13 @@ tp_session_close(struct tp_session *s, int timeout_ms)
 		TAILQ_FOREACH(c, &s->chans, e)
 			if (!TAILQ_EMPTY(&c->unacked))
 				pending = 1;
-		if (!pending || s->failed || fy_mono_ms() >= until)
+		if (!pending || s->failed)
 			break;
+		if (fy_mono_ms() >= until) {
+			/* Out of time: what is still queued is abandoned, not sent. */
+			s->failed = 1;
+			break;
+		}
 		timed_wait(s, 50);
 	}
 	s->closing = 1;
@@ -1284,7 +1360,8 @@ tp_session_close(struct tp_session *s, int timeout_ms)
 /* ------------------------------------------------------------ acceptor */
 
 int
-tp_server_new(tp_verify_fn verify, tp_channel_fn on_channel, void *arg, struct tp_server **out)
+tp_server_new(const struct tp_config *cfg, tp_verify_fn verify, tp_channel_fn on_channel, void *arg,
+    struct tp_server **out)
 {
 	struct tp_server *sv;
 
@@ -1292,6 +1369,7 @@ tp_server_new(tp_verify_fn verify, tp_channel_fn on_channel, void *arg, struct t
 	if ((sv = calloc(1, sizeof(*sv))) == NULL)
 		return FY_ERR_NOMEM;
 	pthread_mutex_init(&sv->mtx, NULL);
+	sv->cfg = *cfg;
 	sv->verify = verify;
 	sv->on_channel = on_channel;
 	sv->arg = arg;
@@ -1325,6 +1403,57 @@ session_unref(struct tp_server *sv, struct tp_session *s)
 	pthread_mutex_unlock(&sv->mtx);
 	if (last)
 		session_free(s);
+}
+
+/*
+ * Read the HELLO within deadline_ms in all: a client that trickles bytes
+ * does not hold a connection slot before it has even authenticated.
+ */
+static int
+hello_read(int fd, SSL *ssl, struct tp_hdr *h, uint8_t *buf, size_t cap, int deadline_ms)
+{
+	uint8_t hdr[TP_HDR_LEN];
+	int64_t until = fy_mono_ms() + deadline_ms;
+	size_t off = 0, want = TP_HDR_LEN;
+	struct pollfd pfd;
+	int n, r, fl = fcntl(fd, F_GETFL);
+
+	(void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	for (;;) {
+		n = SSL_read(ssl, off < TP_HDR_LEN ? hdr + off : buf + (off - TP_HDR_LEN),
+		    (int)(want - off));
+		if (n > 0) {
+			off += (size_t)n;
+			if (off == TP_HDR_LEN) {
+				if ((r = tp_hdr_decode(hdr, h)) != 0)
+					goto out;
+				if (h->len > cap) {
+					r = FY_ERR_LIMIT;
+					goto out;
+				}
+				want = TP_HDR_LEN + h->len;
+			}
+			if (off == want && off >= TP_HDR_LEN) {
+				r = 0;
+				goto out;
+			}
+			continue;
+		}
+		r = SSL_get_error(ssl, n);
+		if (r != SSL_ERROR_WANT_READ && r != SSL_ERROR_WANT_WRITE) {
+			r = FY_ERR_IO;
+			goto out;
+		}
+		pfd.fd = fd;
+		pfd.events = r == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN;
+		if (fy_mono_ms() >= until || poll(&pfd, 1, (int)(until - fy_mono_ms())) <= 0) {
+			r = FY_ERR_TIMEOUT;
+			goto out;
+		}
+	}
+out:
+	(void)fcntl(fd, F_SETFL, fl);
+	return r;
 }
 
 void
@@ -1362,7 +1491,7 @@ tp_server_stream(struct tp_server *sv, int fd, SSL *ssl, const char *addr)
 	int r;
 
 	peer[0] = '\0';
-	if ((r = blocking_frame_read(ssl, &h, buf, sizeof(buf))) != 0 || h.type != TP_HELLO ||
+	if ((r = hello_read(fd, ssl, &h, buf, sizeof(buf), HELLO_DEADLINE_MS)) != 0 || h.type != TP_HELLO ||
 	    (r = tp_hello_decode(buf, h.len, sid, &idx, cred, sizeof(cred))) != 0) {
 		log_warnx("data stream from %s: bad HELLO", addr);
 		goto out;
@@ -1370,7 +1499,7 @@ tp_server_stream(struct tp_server *sv, int fd, SSL *ssl, const char *addr)
 	if ((r = sv->verify(sv->arg, ssl, cred, peer, sizeof(peer))) != 0) {
 		fy_wipe(cred, sizeof(cred));
 		snprintf(why, sizeof(why), "%s", fy_strerror(r));
-		(void)blocking_frame_write(ssl, TP_RESET, (const uint8_t *)why, strlen(why));
+		(void)blocking_frame_write(ssl, TP_RESET, 0, (const uint8_t *)why, strlen(why));
 		goto out;
 	}
 	fy_wipe(cred, sizeof(cred));
@@ -1381,11 +1510,12 @@ tp_server_stream(struct tp_server *sv, int fd, SSL *ssl, const char *addr)
 	if (s != NULL && strcmp(s->peer, peer) != 0) {
 		/* A session id belongs to the peer that made it. */
 		pthread_mutex_unlock(&sv->mtx);
-		(void)blocking_frame_write(ssl, TP_RESET, (const uint8_t *)"session of another peer", 23);
+		(void)blocking_frame_write(ssl, TP_RESET, 0, (const uint8_t *)"session of another peer", 23);
 		goto out;
 	}
 	if (s == NULL) {
-		tp_config_defaults(&cfg);
+		cfg = sv->cfg;
+		cfg.peer = NULL;
 		if ((s = session_new(&cfg)) == NULL) {
 			pthread_mutex_unlock(&sv->mtx);
 			goto out;
@@ -1400,11 +1530,13 @@ tp_server_stream(struct tp_server *sv, int fd, SSL *ssl, const char *addr)
 	if (s->st[idx].state != ST_DOWN || s->failed || s->bye) {
 		pthread_mutex_unlock(&s->mtx);
 		pthread_mutex_unlock(&sv->mtx);
-		(void)blocking_frame_write(ssl, TP_RESET, (const uint8_t *)"stream busy", 11);
+		(void)blocking_frame_write(ssl, TP_RESET, 0, (const uint8_t *)"stream busy", 11);
 		goto out;
 	}
 	s->refs++;
 	s->target = s->nup + 1;
+	if (h.seq >= TP_CHUNK_MIN && h.seq < s->peer_window)
+		s->peer_window = h.seq;
 	stream_attach(s, idx, fd, ssl);
 	pthread_mutex_unlock(&s->mtx);
 	pthread_mutex_unlock(&sv->mtx);
@@ -1416,6 +1548,7 @@ tp_server_stream(struct tp_server *sv, int fd, SSL *ssl, const char *addr)
 		size_t off = 0;
 		memset(&w, 0, sizeof(w));
 		w.type = TP_WELCOME;
+		w.seq = s->cfg.window;
 		tp_hdr_encode(&w, hdr);
 		while (off < TP_HDR_LEN && fy_mono_ms() - t0 < 5000) {
 			int n = SSL_write(ssl, hdr + off, (int)(TP_HDR_LEN - off));
@@ -1541,7 +1674,7 @@ tp_channel_write(struct tp_channel *c, const void *buf, size_t n)
 				return FY_ERR_CONNECT;
 			}
 			/* Backpressure: the peer's buffer for this channel is the limit. */
-			if (c->sent_bytes + k - c->peer_consumed > s->cfg.window) {
+			if (c->sent_bytes + k - c->peer_consumed > s->peer_window) {
 				timed_wait(s, 100);
 				continue;
 			}
@@ -1671,6 +1804,12 @@ tp_channel_free(struct tp_channel *c)
 	pthread_mutex_lock(&s->mtx);
 	c->freed = 1;
 	s->gone[s->gone_at++ % GONE_MAX] = c->id;
+	s->nchans--;
+	/* Not shut down both ways: tell the peer, so its side does not wait. */
+	if ((!c->fin_sent || !c->eof) && !c->reset && s->nresets < RESET_MAX) {
+		s->resets[s->nresets++] = c->id;
+		wake_all(s);
+	}
 	TAILQ_REMOVE(&s->chans, c, e);
 	while ((k = TAILQ_FIRST(&c->unacked)) != NULL) {
 		TAILQ_REMOVE(&c->unacked, k, ue);
@@ -1784,9 +1923,21 @@ tp_tunnel(struct tp_channel *c, int fd)
 	}
 	free(buf);
 	if (r != 0) {
-		/* Our side failed: stop the other direction too. */
+		/*
+		 * Our side failed: stop the other direction too, here (the
+		 * reader wakes with FY_ERR_PEER) and at the peer (RESET).
+		 */
 		(void)shutdown(fd, SHUT_RDWR);
+		pthread_mutex_lock(&c->s->mtx);
+		c->reset = 1;
+		if (c->s->nresets < RESET_MAX)
+			c->s->resets[c->s->nresets++] = c->id;
+		wake_all(c->s);
+		pthread_mutex_unlock(&c->s->mtx);
 	}
 	pthread_join(t, NULL);
+	/* What we wrote, and our end-of-stream, reach the peer before we return. */
+	if (r == 0 && in.r == 0)
+		r = tp_channel_drain(c, c->s->cfg.dead_timeout_ms);
 	return r != 0 ? r : in.r;
 }

@@ -74,7 +74,9 @@ void tp_session_set_rate(struct tp_session *, uint64_t bytes_per_s);
 void *tp_session_arg(struct tp_session *);
 
 /* ---- acceptor ---- */
-int tp_server_new(tp_verify_fn, tp_channel_fn, void *arg, struct tp_server **) FY_WUR;
+/* Sessions the peers open here use cfg (window, timeouts, compression). */
+int tp_server_new(const struct tp_config *, tp_verify_fn, tp_channel_fn, void *arg,
+    struct tp_server **) FY_WUR;
 void tp_server_free(struct tp_server *);
 /* Fail every session of this peer now (it was unpaired): its streams are cut. */
 void tp_server_drop_peer(struct tp_server *, const char *peer);
@@ -101,7 +103,11 @@ long tp_channel_read(struct tp_channel *, void *, size_t, int timeout_ms);
 /* Wait until the peer has consumed everything written (or error/timeout). */
 int tp_channel_drain(struct tp_channel *, int timeout_ms) FY_WUR;
 void tp_channel_set_rate(struct tp_channel *, uint64_t bytes_per_s);
-/* Release; a channel not shut down both ways is reset at the peer. */
+/*
+ * Release; a channel not shut down both ways is reset at the peer.  Data
+ * still unacknowledged is dropped: tp_channel_drain() first when it must
+ * arrive (tp_tunnel does).
+ */
 void tp_channel_free(struct tp_channel *);
 
 /*

@@ -478,7 +478,7 @@ main(void)
 	if (fy_mkdir_p(da, 0700) != 0 || fy_mkdir_p(db, 0700) != 0 ||
 	    trust_identity_load(da, "a", &a) != 0 || trust_identity_load(db, "b", &b) != 0 ||
 	    trust_tls_ctx(a, 1, &srv_ctx) != 0 || trust_tls_ctx(b, 0, &cli_ctx) != 0 ||
-	    tp_server_new(verify, on_channel, NULL, &server) != 0)
+	    (tp_config_defaults(&cfg), tp_server_new(&cfg, verify, on_channel, NULL, &server)) != 0)
 		bail("setup");
 	lfd = socket(AF_INET, SOCK_STREAM, 0);
 	memset(&sin, 0, sizeof(sin));
