@@ -80,6 +80,8 @@ struct tp_session {
 	int nchans;
 	uint32_t resets[RESET_MAX];	/* channels to reset at the peer */
 	int nresets;
+	struct tp_ack final_acks[RESET_MAX];	/* last word on channels freed here */
+	int nfinal;
 	char last_dial_error[160];
 	int pong_pending[TP_MAX_STREAMS];
 	uint64_t pong_val[TP_MAX_STREAMS];
@@ -674,6 +676,13 @@ next_frame(struct stream *st, int *wait_ms)
 		return ctl_frame(st, TP_RESET, s->resets[--s->nresets], 0, NULL, 0);
 	if (s->ack_pending && now >= s->ack_due_ms) {
 		if ((p = malloc(ACK_BATCH * TP_ACK_ENT)) != NULL) {
+			while (s->nfinal > 0 && n < ACK_BATCH) {
+				struct tp_ack *a = &s->final_acks[--s->nfinal];
+				put32(p + n * TP_ACK_ENT, a->channel);
+				put64(p + n * TP_ACK_ENT + 4, a->next_seq);
+				put64(p + n * TP_ACK_ENT + 12, a->consumed);
+				n++;
+			}
 			TAILQ_FOREACH(c, &s->chans, e) {
 				if (!c->ack_dirty || n >= ACK_BATCH)
 					continue;
@@ -683,7 +692,7 @@ next_frame(struct stream *st, int *wait_ms)
 				c->ack_dirty = 0;
 				n++;
 			}
-			s->ack_pending = 0;
+			s->ack_pending = s->nfinal > 0;
 			TAILQ_FOREACH(c, &s->chans, e)
 				if (c->ack_dirty)
 					s->ack_pending = 1;
@@ -1805,6 +1814,16 @@ tp_channel_free(struct tp_channel *c)
 	c->freed = 1;
 	s->gone[s->gone_at++ % GONE_MAX] = c->id;
 	s->nchans--;
+	/* Our last acknowledgement still goes out, or the peer's drain would wait. */
+	if (c->ack_dirty && s->nfinal < RESET_MAX) {
+		s->final_acks[s->nfinal].channel = c->id;
+		s->final_acks[s->nfinal].next_seq = c->recv_next;
+		s->final_acks[s->nfinal].consumed = c->consumed;
+		s->nfinal++;
+		s->ack_pending = 1;
+		s->ack_due_ms = fy_mono_ms();
+		wake_all(s);
+	}
 	/* Not shut down both ways: tell the peer, so its side does not wait. */
 	if ((!c->fin_sent || !c->eof) && !c->reset && s->nresets < RESET_MAX) {
 		s->resets[s->nresets++] = c->id;

@@ -12,6 +12,8 @@
  * bytes, the sender may not run further ahead than that (backpressure
  * reaches the producer as a blocking write).
  *
+ * The process must ignore SIGPIPE (streams write to sockets a peer may
+ * close at any time; the error is handled, the signal would kill).
  * The transport knows nothing of VMs, SOAP or tokens: the gateway dials
  * and authenticates streams (tp_dial_fn), and verifies the opaque
  * credential each stream presents in its HELLO (tp_verify_fn).

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -471,6 +472,7 @@ main(void)
 	pthread_t at;
 
 	fy_log_init("tploop", 1, FY_LOG_ERR);
+	signal(SIGPIPE, SIG_IGN);	/* as ferryd: a closed socket is an error, not a signal */
 	if (mkdtemp(dir) == NULL)
 		bail("mkdtemp");
 	snprintf(da, sizeof(da), "%s/a", dir);
