@@ -14,7 +14,7 @@ N=${N:-200}
 D=$(mktemp -d /tmp/ferry-bench.XXXXXX)
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill $p 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$D"' EXIT
-port() { local p; while :; do p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000)); ss -Htln "sport = :$p" | grep -q . || { echo $p; return; }; done; }
+port() { local p; while :; do p=$((10000 + (RANDOM * 32768 + RANDOM) % 22000)); ss -Htan "sport = :$p" | grep -q . || { echo $p; return; }; done; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 start() {
 	mkdir -p "$D/$1"

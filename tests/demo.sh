@@ -23,8 +23,8 @@ trap cleanup EXIT
 port() {
 	local p
 	while :; do
-		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-		ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }
+		p=$((10000 + (RANDOM * 32768 + RANDOM) % 22000))
+		ss -Htan "sport = :$p" | grep -q . || { echo "$p"; return; }
 	done
 }
 

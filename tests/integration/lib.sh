@@ -87,12 +87,15 @@ done_testing() {
 	[ "$_failed" -eq 0 ]
 }
 
-# A free TCP port on 127.0.0.1 (random, checked against listening sockets).
+# A free TCP port on 127.0.0.1: random, below the kernel's ephemeral range
+# (where outgoing connections take theirs), and not in use in any state.
 free_port() {
-	local p i
+	local p i lo
+	lo=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+	[ -n "$lo" ] && [ "$lo" -gt 11000 ] || lo=32768
 	for i in $(seq 1 50); do
-		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-		if ! ss -Htln "sport = :$p" 2>/dev/null | grep -q .; then
+		p=$((10000 + (RANDOM * 32768 + RANDOM) % (lo - 10000)))
+		if ! ss -Htan "sport = :$p" 2>/dev/null | grep -q .; then
 			echo "$p"
 			return 0
 		fi
@@ -124,17 +127,32 @@ site_endpoint() { echo "127.0.0.1:$(site_port "$1")"; }
 # site_start NAME [WRAPPER...]: check the config, start ferryd -d, wait for it.
 site_start() {
 	local name=$1; shift
-	local d=$T/$name i
+	local d=$T/$name i try port
 	"$FERRYD" -n -f "$d/ferryd.conf" || return 1
-	rm -f "$d/ferryd.pid"
-	"$@" "$FERRYD" -d -f "$d/ferryd.conf" >>"$d/ferryd.log" 2>&1 &
-	SITE_PID[$name]=$!
-	for i in $(seq 1 200); do
-		if [ -s "$d/ferryd.pid" ] && [ -S "$d/ferryd.sock" ]; then
-			return 0
+	for try in 1 2 3 4 5; do
+		rm -f "$d/ferryd.pid"
+		"$@" "$FERRYD" -d -f "$d/ferryd.conf" >>"$d/ferryd.log" 2>&1 &
+		SITE_PID[$name]=$!
+		for i in $(seq 1 200); do
+			if [ -s "$d/ferryd.pid" ] && [ -S "$d/ferryd.sock" ]; then
+				return 0
+			fi
+			kill -0 "${SITE_PID[$name]}" 2>/dev/null || break
+			sleep 0.05
+		done
+		wait "${SITE_PID[$name]}" 2>/dev/null
+		unset "SITE_PID[$name]"
+		# Another test on this machine took the port meanwhile: take another
+		# (only for loopback sites the harness placed; a fixed address stays).
+		if tail -n 3 "$d/ferryd.log" | grep -q "Address already in use" &&
+		    grep -q "^listen 127.0.0.1:" "$d/ferryd.conf" &&
+		    [ -z "$(sqlite3 "$d/state/ferry.db" "SELECT 1 FROM peers LIMIT 1" 2>/dev/null)" ]; then
+			port=$(free_port) || break
+			sed -i "s|^listen .*|listen 127.0.0.1:$port|" "$d/ferryd.conf"
+			echo "$port" >"$d/port"
+			continue
 		fi
-		kill -0 "${SITE_PID[$name]}" 2>/dev/null || { echo "ferryd $name exited" >&2; return 1; }
-		sleep 0.05
+		break
 	done
 	echo "ferryd $name did not start" >&2
 	return 1
