@@ -25,7 +25,7 @@ fails "with the socket opened up, a non-admin is still refused" as_nobody "$T/fe
 like "$(cat "$T/last.out")" "permission denied: only root, ferryd's user or admin_group" "by the credential check"
 like "$(audit_of a)" "admin uid=$NOBODY .* admin +refused +uid $NOBODY is not an administrator" "the refusal is audited"
 fails "nor may it make invites" as_nobody "$T/ferryctl" -s "$T/a/ferryd.sock" pair invite
-is "$(sqlite3 "$(db_of a)" "SELECT count(*) FROM invites")" 0 "no invite was made"
+is "$(sqlite3 -cmd ".timeout 5000" "$(db_of a)" "SELECT count(*) FROM invites")" 0 "no invite was made"
 site_stop a
 
 # admin_group: members may, others may not.

@@ -62,16 +62,16 @@ fails "SIGTERM stops it" kill -0 "$pid"
 sed -i '/bogus_keyword/d' "$C"
 
 # Schema: version recorded; a database from a newer Ferry is refused.
-v=$(sqlite3 "$T/a/state/ferry.db" "PRAGMA user_version"); is "$v" 2 "the database is at schema version 2"
-sqlite3 "$T/a/state/ferry.db" "PRAGMA user_version = 99"
+v=$(sqlite3 -cmd ".timeout 5000" "$T/a/state/ferry.db" "PRAGMA user_version"); is "$v" 2 "the database is at schema version 2"
+sqlite3 -cmd ".timeout 5000" "$T/a/state/ferry.db" "PRAGMA user_version = 99"
 fails "a database from a newer Ferry is refused" "$FERRYD" -f "$C"
 like "$(cat "$T/last.out")" "cannot start: unsupported version" "and says the version is unsupported"
-ok "nothing was changed in it" test "$(sqlite3 "$T/a/state/ferry.db" "PRAGMA user_version")" = 99
+ok "nothing was changed in it" test "$(sqlite3 -cmd ".timeout 5000" "$T/a/state/ferry.db" "PRAGMA user_version")" = 99
 
 # A version-1 database is migrated forward, keeping its rows.
-sqlite3 "$T/a/state/ferry.db" "PRAGMA user_version = 1; ALTER TABLE peers DROP COLUMN cert_next; ALTER TABLE peers DROP COLUMN spki_next"
+sqlite3 -cmd ".timeout 5000" "$T/a/state/ferry.db" "PRAGMA user_version = 1; ALTER TABLE peers DROP COLUMN cert_next; ALTER TABLE peers DROP COLUMN spki_next"
 ok "a version-1 database is migrated on start" site_start a
-is "$(sqlite3 "$T/a/state/ferry.db" "PRAGMA user_version")" 2 "it is now at version 2"
+is "$(sqlite3 -cmd ".timeout 5000" "$T/a/state/ferry.db" "PRAGMA user_version")" 2 "it is now at version 2"
 like "$(audit_of a)" "start +ok" "its audit trail survived the migration"
 ok "and verifies" ctl a audit verify
 check_sanitizers

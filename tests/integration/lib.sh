@@ -146,7 +146,7 @@ site_start() {
 		# (only for loopback sites the harness placed; a fixed address stays).
 		if tail -n 3 "$d/ferryd.log" | grep -q "Address already in use" &&
 		    grep -q "^listen 127.0.0.1:" "$d/ferryd.conf" &&
-		    [ -z "$(sqlite3 "$d/state/ferry.db" "SELECT 1 FROM peers LIMIT 1" 2>/dev/null)" ]; then
+		    [ -z "$(sqlite3 -cmd ".timeout 5000" "$d/state/ferry.db" "SELECT 1 FROM peers LIMIT 1" 2>/dev/null)" ]; then
 			port=$(free_port) || break
 			sed -i "s|^listen .*|listen 127.0.0.1:$port|" "$d/ferryd.conf"
 			echo "$port" >"$d/port"

@@ -10,7 +10,7 @@ site_conf c
 site_conf d
 for s in a b c d; do site_start $s || { echo "Bail out! $s did not start"; exit 1; }; done
 fpa=$(fp_of a)
-peers_at() { sqlite3 "$(db_of "$1")" "SELECT count(*) FROM peers"; }
+peers_at() { sqlite3 -cmd ".timeout 5000" "$(db_of "$1")" "SELECT count(*) FROM peers"; }
 
 # Damaged and malformed invite strings are caught before anything is sent.
 inv=$(ctl a pair invite 2>/dev/null)

@@ -13,12 +13,12 @@ like "$fpa" '^([A-Z2-7]{4}-){12}[A-Z2-7]{4}$' "fingerprint is 13 groups of 4 bas
 
 st=$(stat -c %a "$T/a/state/key.pem"); is "$st" 600 "site key is mode 0600"
 st=$(stat -c %a "$T/a/state"); is "$st" 700 "state directory is mode 0700"
-jm=$(sqlite3 "$(db_of a)" "PRAGMA journal_mode"); is "$jm" wal "database runs in WAL mode"
+jm=$(sqlite3 -cmd ".timeout 5000" "$(db_of a)" "PRAGMA journal_mode"); is "$jm" wal "database runs in WAL mode"
 
 inv=$(ctl a pair invite --ttl 10m 2>"$T/invite.err")
 like "$inv" '^ferry1-[A-Za-z0-9_-]+$' "pair invite prints one invite string"
 like "$(cat "$T/invite.err")" "$fpa" "invite hint shows the inviter's fingerprint"
-secret_rows=$(sqlite3 "$(db_of a)" "SELECT count(*) FROM invites WHERE length(secret_hash) = 32")
+secret_rows=$(sqlite3 -cmd ".timeout 5000" "$(db_of a)" "SELECT count(*) FROM invites WHERE length(secret_hash) = 32")
 is "$secret_rows" 1 "only the 32-byte hash of the secret is stored"
 ok "pair join at b" ctl b pair join "$inv"
 like "$(cat "$T/last.out")" "paired with a at 127.0.0.1:$(site_port a)" "join reports the peer and endpoint"
