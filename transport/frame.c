@@ -11,19 +11,19 @@
 #include <zstd.h>
 #define XXH_INLINE_ALL
 #include <xxhash.h>
-#include "transport.h"
+#include "transport-int.h"
 
-static void
-put32(uint8_t *p, uint32_t v)
+void
+tp_put32(uint8_t *p, uint32_t v)
 {
 	p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = (uint8_t)v;
 }
 
-static void
-put64(uint8_t *p, uint64_t v)
+void
+tp_put64(uint8_t *p, uint64_t v)
 {
-	put32(p, (uint32_t)(v >> 32));
-	put32(p + 4, (uint32_t)v);
+	tp_put32(p, (uint32_t)(v >> 32));
+	tp_put32(p + 4, (uint32_t)v);
 }
 
 static uint32_t
@@ -47,11 +47,11 @@ tp_hdr_encode(const struct tp_hdr *h, uint8_t out[TP_HDR_LEN])
 	out[3] = h->type;
 	out[4] = h->flags;
 	out[5] = out[6] = out[7] = 0;
-	put32(out + 8, h->channel);
-	put32(out + 12, h->len);
-	put32(out + 16, h->raw_len);
-	put64(out + 20, h->seq);
-	put64(out + 28, h->sum);
+	tp_put32(out + 8, h->channel);
+	tp_put32(out + 12, h->len);
+	tp_put32(out + 16, h->raw_len);
+	tp_put64(out + 20, h->seq);
+	tp_put64(out + 28, h->sum);
 }
 
 int

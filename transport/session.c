@@ -436,11 +436,31 @@ recv_chunk(struct tp_session *s, struct chunk *k)
 	return 0;
 }
 
+/*
+ * Release the sender's chunks of channel c with seq below `below` (all of
+ * them with UINT64_MAX): out of the send queue, freed once no stream is
+ * writing them.  Lock held.
+ */
+static void
+drop_unacked(struct tp_session *s, struct tp_channel *c, uint64_t below)
+{
+	struct chunk *k;
+
+	while ((k = TAILQ_FIRST(&c->unacked)) != NULL && k->h.seq < below) {
+		TAILQ_REMOVE(&c->unacked, k, ue);
+		if (k->queued) {
+			TAILQ_REMOVE(&s->sendq, k, qe);
+			k->queued = 0;
+		}
+		k->acked = 1;
+		chunk_maybe_free(k);
+	}
+}
+
 static void
 recv_ack(struct tp_session *s, const struct tp_ack *a)
 {
 	struct tp_channel *c = chan_find(s, a->channel);
-	struct chunk *k, *n;
 
 	if (c == NULL || a->next_seq > c->next_seq || a->consumed > c->sent_bytes)
 		return;
@@ -450,16 +470,7 @@ recv_ack(struct tp_session *s, const struct tp_ack *a)
 	}
 	if (a->next_seq > c->peer_next)
 		c->peer_next = a->next_seq;
-	for (k = TAILQ_FIRST(&c->unacked); k != NULL && k->h.seq < c->peer_next; k = n) {
-		n = TAILQ_NEXT(k, ue);
-		TAILQ_REMOVE(&c->unacked, k, ue);
-		if (k->queued) {
-			TAILQ_REMOVE(&s->sendq, k, qe);
-			k->queued = 0;
-		}
-		k->acked = 1;
-		chunk_maybe_free(k);
-	}
+	drop_unacked(s, c, c->peer_next);
 	pthread_cond_broadcast(&s->cv);
 }
 
@@ -526,20 +537,11 @@ process(struct stream *st)
 		return 0;
 	case TP_RESET: {
 		struct tp_channel *c;
-		struct chunk *kk;
 		pthread_mutex_lock(&s->mtx);
 		if ((c = chan_find(s, st->rh.channel)) != NULL) {
 			c->reset = 1;
 			/* Nothing of ours on it needs delivering any more. */
-			while ((kk = TAILQ_FIRST(&c->unacked)) != NULL) {
-				TAILQ_REMOVE(&c->unacked, kk, ue);
-				if (kk->queued) {
-					TAILQ_REMOVE(&s->sendq, kk, qe);
-					kk->queued = 0;
-				}
-				kk->acked = 1;
-				chunk_maybe_free(kk);
-			}
+			drop_unacked(s, c, UINT64_MAX);
 			pthread_cond_broadcast(&s->cv);
 			/* A channel the peer opened and nobody here owns yet: gone. */
 			if (!c->local && !c->announced) {
@@ -621,18 +623,6 @@ ctl_frame(struct stream *st, uint8_t type, uint32_t channel, uint64_t seq, uint8
 	return 1;
 }
 
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = (uint8_t)v;
-}
-
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)(v >> 32));
-	put32(p + 4, (uint32_t)v);
-}
 
 static int64_t
 bucket_wait_us(double *tokens, int64_t *at_us, uint64_t rate, size_t need)
@@ -678,17 +668,17 @@ next_frame(struct stream *st, int *wait_ms)
 		if ((p = malloc(ACK_BATCH * TP_ACK_ENT)) != NULL) {
 			while (s->nfinal > 0 && n < ACK_BATCH) {
 				struct tp_ack *a = &s->final_acks[--s->nfinal];
-				put32(p + n * TP_ACK_ENT, a->channel);
-				put64(p + n * TP_ACK_ENT + 4, a->next_seq);
-				put64(p + n * TP_ACK_ENT + 12, a->consumed);
+				tp_put32(p + n * TP_ACK_ENT, a->channel);
+				tp_put64(p + n * TP_ACK_ENT + 4, a->next_seq);
+				tp_put64(p + n * TP_ACK_ENT + 12, a->consumed);
 				n++;
 			}
 			TAILQ_FOREACH(c, &s->chans, e) {
 				if (!c->ack_dirty || n >= ACK_BATCH)
 					continue;
-				put32(p + n * TP_ACK_ENT, c->id);
-				put64(p + n * TP_ACK_ENT + 4, c->recv_next);
-				put64(p + n * TP_ACK_ENT + 12, c->consumed);
+				tp_put32(p + n * TP_ACK_ENT, c->id);
+				tp_put64(p + n * TP_ACK_ENT + 4, c->recv_next);
+				tp_put64(p + n * TP_ACK_ENT + 12, c->consumed);
 				c->ack_dirty = 0;
 				n++;
 			}
@@ -1830,15 +1820,7 @@ tp_channel_free(struct tp_channel *c)
 		wake_all(s);
 	}
 	TAILQ_REMOVE(&s->chans, c, e);
-	while ((k = TAILQ_FIRST(&c->unacked)) != NULL) {
-		TAILQ_REMOVE(&c->unacked, k, ue);
-		if (k->queued) {
-			TAILQ_REMOVE(&s->sendq, k, qe);
-			k->queued = 0;
-		}
-		k->acked = 1;
-		chunk_maybe_free(k);
-	}
+	drop_unacked(s, c, UINT64_MAX);
 	while ((k = TAILQ_FIRST(&c->rq)) != NULL) {
 		TAILQ_REMOVE(&c->rq, k, ue);
 		chunk_free(k);

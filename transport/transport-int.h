@@ -6,6 +6,10 @@
 #include <sys/queue.h>
 #include "transport.h"
 
+/* Big-endian stores shared by the framing and the session code. */
+void tp_put32(uint8_t *, uint32_t);
+void tp_put64(uint8_t *, uint64_t);
+
 struct chunk {
 	TAILQ_ENTRY(chunk) qe;		/* session send queue */
 	TAILQ_ENTRY(chunk) ue;		/* channel: unacked (sender) or received (receiver) */
