@@ -512,7 +512,9 @@ fed_serve_conn(struct site *s, int fd, const char *addr)
 	soap->user = &c;
 	r = soap_serve(soap);
 	log_debug("%s: served, soap status %d", c.who, r);
-	if (c.timed_out || (r != SOAP_OK && r != SOAP_EOF)) {
+	/* Faults from the handlers were audited by refuse(); this is the rest. */
+	if (c.timed_out || (r != SOAP_OK && r != SOAP_EOF && r != SOAP_FAULT && r != SOAP_CLI_FAULT &&
+	    r != SOAP_SVR_FAULT)) {
 		const char *fs = soap_fault_string(soap);
 		if (c.timed_out)
 			snprintf(why, sizeof(why), "connection time limit (4 x io_timeout) reached: slow sender");

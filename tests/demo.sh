@@ -70,6 +70,9 @@ say "Ping both ways (every call carries a short-lived token bound to the caller'
 run "$FERRYCTL" -s "$D/site-b/ferryd.sock" peer ping site-a --count 10
 run "$FERRYCTL" -s "$D/site-a/ferryd.sock" peer ping site-b --count 10
 
+say "The data transport: TLS 1.3 streams on the same port, every byte verified at the far end"
+run "$FERRYCTL" -s "$D/site-b/ferryd.sock" link test site-a --seconds 3
+
 say "The invite is single use: joining again from a third site is refused"
 start site-c
 "$FERRYCTL" -s "$D/site-c/ferryd.sock" pair join "$INV" || true
