@@ -70,8 +70,19 @@ fy_parse_int(const char *s, long long min, long long max, long long *out)
 	return 0;
 }
 
-int
-fy_parse_size(const char *s, long long *out)
+struct unit {
+	char c;
+	long long mul;
+};
+
+/*
+ * An integer with an optional one-letter unit from units: the value times
+ * its multiplier.  The number is at most num_max and the result at most
+ * total_max.
+ */
+static int
+parse_with_unit(const char *s, const struct unit *units, long long min, long long num_max,
+    long long total_max, long long *out)
 {
 	char num[32];
 	size_t n = strlen(s);
@@ -81,40 +92,41 @@ fy_parse_size(const char *s, long long *out)
 	if (n == 0 || n >= sizeof(num))
 		return FY_ERR_FORMAT;
 	memcpy(num, s, n + 1);
-	switch (num[n - 1]) {
-	case 'k': case 'K': mul = 1LL << 10; num[--n] = '\0'; break;
-	case 'm': case 'M': mul = 1LL << 20; num[--n] = '\0'; break;
-	case 'g': case 'G': mul = 1LL << 30; num[--n] = '\0'; break;
-	case 't': case 'T': mul = 1LL << 40; num[--n] = '\0'; break;
-	default: break;
-	}
-	if ((r = fy_parse_int(num, 1, (1LL << 40) / mul, &v)) != 0)
+	for (; units->c != '\0'; units++)
+		if (num[n - 1] == units->c) {
+			mul = units->mul;
+			num[--n] = '\0';
+			break;
+		}
+	if ((r = fy_parse_int(num, min, num_max < total_max / mul ? num_max : total_max / mul, &v)) != 0)
 		return r;
 	*out = v * mul;
 	return 0;
 }
 
 int
+fy_parse_size(const char *s, long long *out)
+{
+	static const struct unit u[] = {
+		{ 'k', 1LL << 10 }, { 'K', 1LL << 10 }, { 'm', 1LL << 20 }, { 'M', 1LL << 20 },
+		{ 'g', 1LL << 30 }, { 'G', 1LL << 30 }, { 't', 1LL << 40 }, { 'T', 1LL << 40 }, { 0, 0 },
+	};
+
+	return parse_with_unit(s, u, 1, LLONG_MAX, 1LL << 40, out);
+}
+
+int
 fy_parse_duration(const char *s, int64_t *secs)
 {
-	char num[32];
-	size_t n = strlen(s);
-	long long v, mul = 1;
+	static const struct unit u[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }, { 0, 0 },
+	};
+	long long v;
 	int r;
 
-	if (n == 0 || n >= sizeof(num))
-		return FY_ERR_FORMAT;
-	memcpy(num, s, n + 1);
-	switch (num[n - 1]) {
-	case 's': mul = 1; num[--n] = '\0'; break;
-	case 'm': mul = 60; num[--n] = '\0'; break;
-	case 'h': mul = 3600; num[--n] = '\0'; break;
-	case 'd': mul = 86400; num[--n] = '\0'; break;
-	default: break;
-	}
-	if ((r = fy_parse_int(num, 0, LLONG_MAX / 86400, &v)) != 0)
+	if ((r = parse_with_unit(s, u, 0, LLONG_MAX / 86400, LLONG_MAX, &v)) != 0)
 		return r;
-	*secs = v * mul;
+	*secs = v;
 	return 0;
 }
 
