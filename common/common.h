@@ -47,7 +47,11 @@
 	X(FY_ERR_CHAIN,   -27, "audit chain broken") \
 	X(FY_ERR_PROTO,   -28, "protocol error") \
 	X(FY_ERR_CHECKSUM,-29, "checksum mismatch") \
-	X(FY_ERR_VERSION, -30, "unsupported version")
+	X(FY_ERR_VERSION, -30, "unsupported version") \
+	X(FY_ERR_STATE,   -31, "not allowed in the current state") \
+	X(FY_ERR_SPACE,   -32, "not enough space") \
+	X(FY_ERR_CANCELLED,-33, "cancelled") \
+	X(FY_ERR_CONVERGE,-34, "did not converge")
 
 enum fy_err {
 #define FY_ERR_ENUM(name, val, str) name = (val),

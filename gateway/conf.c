@@ -40,6 +40,17 @@ const struct fy_cfg_ent fy_conf_table[] = {
 	{ "transport_dead_timeout", FY_CFG_DURATION, O(tp_dead_timeout), "30s", 1, 3600, "no stream this long: session fails" },
 	{ "transport_link_rate", FY_CFG_INT, O(tp_link_rate), "1000", 1, 1000000, "Mbit/s assumed to size socket buffers" },
 	{ "transport_congestion", FY_CFG_STR, O(tp_congestion), "bbr", 0, 0, "TCP congestion control per stream" },
+	{ "domain", FY_CFG_STR, O(domain), "qemu", 0, 0, "management domain: qemu (built in)" },
+	{ "qemu_binary", FY_CFG_STR, O(qemu_binary), "/usr/bin/qemu-system-x86_64", 0, 0, "QEMU system emulator" },
+	{ "qemu_img", FY_CFG_STR, O(qemu_img), "/usr/bin/qemu-img", 0, 0, "qemu-img, to create and inspect disks" },
+	{ "qemu_datastores", FY_CFG_STR, O(qemu_datastores), "", 0, 0, "NAME=DIR,... where VM disks live" },
+	{ "qemu_networks", FY_CFG_STR, O(qemu_networks), "", 0, 0, "NAME,... networks NICs may join" },
+	{ "migrate_downtime", FY_CFG_INT, O(mig_downtime_ms), "300", 10, 60000, "default downtime limit (ms)" },
+	{ "migrate_deadline", FY_CFG_DURATION, O(mig_deadline), "10m", 10, 86400, "give up a migration after this long" },
+	{ "migrate_stall_passes", FY_CFG_INT, O(mig_stall_passes), "3", 1, 100, "passes over the limit before escalating" },
+	{ "migrate_escalate", FY_CFG_STR, O(mig_escalate), "throttle,xbzrle", 0, 0, "convergence steps, in order (or none)" },
+	{ "migrate_throttle_max", FY_CFG_INT, O(mig_throttle_max), "80", 0, 99, "highest CPU throttle (%) the policy may set" },
+	{ "migrate_multifd", FY_CFG_INT, O(mig_multifd), "0", 0, 16, "multifd channels (0 = one stream)" },
 };
 #undef O
 const size_t fy_conf_table_len = sizeof(fy_conf_table) / sizeof(fy_conf_table[0]);

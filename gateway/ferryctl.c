@@ -10,23 +10,18 @@
 #include <unistd.h>
 #include "config.h"
 #include "gateway.h"
+#include "ctl.h"
 
 #define DEFAULT_CONF FY_SYSCONFDIR "/ferry/ferryd.conf"
 
-static int json_out;
+int ctl_json_out;
 static const char *sock_path;
 
-struct cmd {
-	const char *name, *sub;
-	int (*fn)(int, char **);
-	const char *usage;
-	const char *help;
-};
 
 static void usage_all(FILE *);
 
-static int
-call(const char *cmd, json_t *args, json_t **result)
+int
+ctl_call(const char *cmd, json_t *args, json_t **result)
 {
 	struct sockaddr_un sun;
 	struct fy_buf *resp = NULL;
@@ -75,7 +70,7 @@ call(const char *cmd, json_t *args, json_t **result)
 		return 1;
 	}
 	if (!json_is_true(json_object_get(j, "ok"))) {
-		if (json_out) {
+		if (ctl_json_out) {
 			char *o = json_dumps(j, JSON_INDENT(2));
 			if (o != NULL)
 				printf("%s\n", o);
@@ -92,8 +87,8 @@ call(const char *cmd, json_t *args, json_t **result)
 }
 
 /* Print j for scripts and release it. */
-static int
-print_json(json_t *j)
+int
+ctl_print_json(json_t *j)
 {
 	char *s = json_dumps(j, JSON_INDENT(2) | JSON_ENCODE_ANY);
 
@@ -104,16 +99,16 @@ print_json(json_t *j)
 	return 0;
 }
 
-static const char *
-js(json_t *o, const char *k)
+const char *
+ctl_js(json_t *o, const char *k)
 {
 	const char *s = json_string_value(json_object_get(o, k));
 
 	return s ? s : "-";
 }
 
-static int
-want_args(int argc, int n, const char *usage)
+int
+ctl_want_args(int argc, int n, const char *usage)
 {
 	if (argc != n) {
 		fprintf(stderr, "usage: ferryctl %s\n", usage);
@@ -123,8 +118,8 @@ want_args(int argc, int n, const char *usage)
 }
 
 /* Strip recognised options from argv; returns remaining argc. */
-static int
-opt_take(int *argc, char **argv, const char *name, const char **val)
+int
+ctl_opt_take(int *argc, char **argv, const char *name, const char **val)
 {
 	int i, j;
 
@@ -158,8 +153,8 @@ opt_take(int *argc, char **argv, const char *name, const char **val)
 	return 0;
 }
 
-static int
-unknown_opts(int argc, char **argv, const char *usage)
+int
+ctl_unknown_opts(int argc, char **argv, const char *usage)
 {
 	int i;
 
@@ -176,23 +171,23 @@ cmd_status(int argc, char **argv)
 {
 	json_t *r;
 
-	unknown_opts(argc, argv, "status");
-	want_args(argc, 0, "status");
-	if (call("status", NULL, &r) != 0)
+	ctl_unknown_opts(argc, argv, "status");
+	ctl_want_args(argc, 0, "status");
+	if (ctl_call("status", NULL, &r) != 0)
 		return 1;
-	if (json_out)
-		return print_json(r);
-	printf("site:         %s\n", js(r, "site"));
-	printf("fingerprint:  %s\n", js(r, "fingerprint"));
+	if (ctl_json_out)
+		return ctl_print_json(r);
+	printf("site:         %s\n", ctl_js(r, "site"));
+	printf("fingerprint:  %s\n", ctl_js(r, "fingerprint"));
 	if (json_object_get(r, "previous_fingerprint"))
-		printf("previous key: %s (accepted during the rotation overlap)\n", js(r, "previous_fingerprint"));
-	printf("endpoint:     %s\n", js(r, "endpoint"));
-	printf("software:     %s (protocol %lld)\n", js(r, "software"),
+		printf("previous key: %s (accepted during the rotation overlap)\n", ctl_js(r, "previous_fingerprint"));
+	printf("endpoint:     %s\n", ctl_js(r, "endpoint"));
+	printf("software:     %s (protocol %lld)\n", ctl_js(r, "software"),
 	    (long long)json_integer_value(json_object_get(r, "protocol")));
 	printf("peers:        %lld\n", (long long)json_integer_value(json_object_get(r, "peers")));
 	printf("live invites: %lld\n", (long long)json_integer_value(json_object_get(r, "live_invites")));
-	printf("started:      %s\n", js(r, "started"));
-	printf("state dir:    %s\n", js(r, "state_dir"));
+	printf("started:      %s\n", ctl_js(r, "started"));
+	printf("state dir:    %s\n", ctl_js(r, "state_dir"));
 	json_decref(r);
 	return 0;
 }
@@ -208,20 +203,20 @@ cmd_rotate(int argc, char **argv)
 {
 	json_t *r, *p;
 	size_t i;
-	int force = opt_take(&argc, argv, "--force", NULL) == 1;
+	int force = ctl_opt_take(&argc, argv, "--force", NULL) == 1;
 
-	unknown_opts(argc, argv, "identity rotate [--force]");
-	want_args(argc, 0, "identity rotate [--force]");
-	if (call("identity-rotate", json_pack("{s:b}", "force", force), &r) != 0)
+	ctl_unknown_opts(argc, argv, "identity rotate [--force]");
+	ctl_want_args(argc, 0, "identity rotate [--force]");
+	if (ctl_call("identity-rotate", json_pack("{s:b}", "force", force), &r) != 0)
 		return 1;
-	if (json_out)
-		return print_json(r);
-	printf("new fingerprint:      %s\n", js(r, "fingerprint"));
-	printf("previous fingerprint: %s (accepted for %llds more)\n", js(r, "previous_fingerprint"),
+	if (ctl_json_out)
+		return ctl_print_json(r);
+	printf("new fingerprint:      %s\n", ctl_js(r, "fingerprint"));
+	printf("previous fingerprint: %s (accepted for %llds more)\n", ctl_js(r, "previous_fingerprint"),
 	    (long long)json_integer_value(json_object_get(r, "overlap_s")));
 	json_array_foreach(json_object_get(r, "peers"), i, p)
-		printf("  peer %-20s %s%s%s\n", js(p, "peer"), json_is_true(json_object_get(p, "ok")) ?
-		    "took the new key" : "NOT told: ", json_is_true(json_object_get(p, "ok")) ? "" : js(p, "error"), "");
+		printf("  peer %-20s %s%s%s\n", ctl_js(p, "peer"), json_is_true(json_object_get(p, "ok")) ?
+		    "took the new key" : "NOT told: ", json_is_true(json_object_get(p, "ok")) ? "" : ctl_js(p, "error"), "");
 	json_decref(r);
 	return 0;
 }
@@ -234,23 +229,23 @@ cmd_invite(int argc, char **argv)
 
 	int64_t secs;
 
-	if (opt_take(&argc, argv, "--ttl", &ttl) < 0 ||
+	if (ctl_opt_take(&argc, argv, "--ttl", &ttl) < 0 ||
 	    (ttl != NULL && (fy_parse_duration(ttl, &secs) != 0 || secs < 60 || secs > 3600))) {
 		fprintf(stderr, "ferryctl: --ttl: give a duration from 1m to 1h (e.g. 10m)\n"
 		    "usage: ferryctl pair invite [--ttl DURATION]\n");
 		return 2;
 	}
-	unknown_opts(argc, argv, "pair invite [--ttl DURATION]");
-	want_args(argc, 0, "pair invite [--ttl DURATION]");
-	if (call("pair-invite", ttl ? json_pack("{s:s}", "ttl", ttl) : NULL, &r) != 0)
+	ctl_unknown_opts(argc, argv, "pair invite [--ttl DURATION]");
+	ctl_want_args(argc, 0, "pair invite [--ttl DURATION]");
+	if (ctl_call("pair-invite", ttl ? json_pack("{s:s}", "ttl", ttl) : NULL, &r) != 0)
 		return 1;
-	if (json_out)
-		return print_json(r);
-	printf("%s\n", js(r, "invite"));
+	if (ctl_json_out)
+		return ctl_print_json(r);
+	printf("%s\n", ctl_js(r, "invite"));
 	fprintf(stderr, "\nOne-time invite for site %s, valid until %s.\n"
 	    "At the other site run:  ferryctl pair join <the line above>\n"
 	    "Then compare this site's fingerprint by voice: %s\n",
-	    js(r, "site"), js(r, "expires"), js(r, "fingerprint"));
+	    ctl_js(r, "site"), ctl_js(r, "expires"), ctl_js(r, "fingerprint"));
 	json_decref(r);
 	return 0;
 }
@@ -260,15 +255,15 @@ cmd_join(int argc, char **argv)
 {
 	json_t *r;
 
-	unknown_opts(argc, argv, "pair join INVITE");
-	want_args(argc, 1, "pair join INVITE");
-	if (call("pair-join", json_pack("{s:s}", "invite", argv[0]), &r) != 0)
+	ctl_unknown_opts(argc, argv, "pair join INVITE");
+	ctl_want_args(argc, 1, "pair join INVITE");
+	if (ctl_call("pair-join", json_pack("{s:s}", "invite", argv[0]), &r) != 0)
 		return 1;
-	if (json_out)
-		return print_json(r);
-	printf("paired with %s at %s in %lld ms\n", js(r, "peer"), js(r, "endpoint"),
+	if (ctl_json_out)
+		return ctl_print_json(r);
+	printf("paired with %s at %s in %lld ms\n", ctl_js(r, "peer"), ctl_js(r, "endpoint"),
 	    (long long)json_integer_value(json_object_get(r, "elapsed_ms")));
-	printf("peer fingerprint: %s\n", js(r, "fingerprint"));
+	printf("peer fingerprint: %s\n", ctl_js(r, "fingerprint"));
 	json_decref(r);
 	return 0;
 }
@@ -277,19 +272,19 @@ static int
 cmd_remove(int argc, char **argv)
 {
 	json_t *r;
-	int force = opt_take(&argc, argv, "--force", NULL) == 1;
+	int force = ctl_opt_take(&argc, argv, "--force", NULL) == 1;
 
-	unknown_opts(argc, argv, "pair remove SITE [--force]");
-	want_args(argc, 1, "pair remove SITE [--force]");
-	if (call("pair-remove", json_pack("{s:s, s:b}", "site", argv[0], "force", force), &r) != 0)
+	ctl_unknown_opts(argc, argv, "pair remove SITE [--force]");
+	ctl_want_args(argc, 1, "pair remove SITE [--force]");
+	if (ctl_call("pair-remove", json_pack("{s:s, s:b}", "site", argv[0], "force", force), &r) != 0)
 		return 1;
-	if (json_out)
-		return print_json(r);
+	if (ctl_json_out)
+		return ctl_print_json(r);
 	if (json_is_true(json_object_get(r, "peer_notified")))
-		printf("unpaired %s on both sides\n", js(r, "site"));
+		printf("unpaired %s on both sides\n", ctl_js(r, "site"));
 	else
-		printf("unpaired %s here only (%s); remove it at the other site too\n", js(r, "site"),
-		    js(r, "peer_error"));
+		printf("unpaired %s here only (%s); remove it at the other site too\n", ctl_js(r, "site"),
+		    ctl_js(r, "peer_error"));
 	json_decref(r);
 	return 0;
 }
@@ -300,26 +295,26 @@ cmd_peers(int argc, char **argv)
 	json_t *r, *p;
 	size_t i;
 
-	unknown_opts(argc, argv, "peers");
-	want_args(argc, 0, "peers");
-	if (call("peers", NULL, &r) != 0)
+	ctl_unknown_opts(argc, argv, "peers");
+	ctl_want_args(argc, 0, "peers");
+	if (ctl_call("peers", NULL, &r) != 0)
 		return 1;
-	if (json_out)
-		return print_json(r);
+	if (ctl_json_out)
+		return ctl_print_json(r);
 	if (json_array_size(r) == 0)
 		printf("no paired sites (pair with: ferryctl pair invite)\n");
 	else
 		printf("%-16s %-22s %-21s %-21s %s\n", "NAME", "ENDPOINT", "PAIRED SINCE", "LAST CONTACT",
 		    "FINGERPRINT");
 	json_array_foreach(r, i, p) {
-		printf("%-16s %-22s %-21s %-21s %s\n", js(p, "name"), js(p, "endpoint"), js(p, "paired"),
-		    js(p, "last_contact"), js(p, "fingerprint"));
+		printf("%-16s %-22s %-21s %-21s %s\n", ctl_js(p, "name"), ctl_js(p, "endpoint"), ctl_js(p, "paired"),
+		    ctl_js(p, "last_contact"), ctl_js(p, "fingerprint"));
 		if (json_object_get(p, "previous_fingerprint"))
-			printf("%-16s previous key %s accepted until %s\n", "", js(p, "previous_fingerprint"),
-			    js(p, "previous_until"));
+			printf("%-16s previous key %s accepted until %s\n", "", ctl_js(p, "previous_fingerprint"),
+			    ctl_js(p, "previous_until"));
 		if (json_object_get(p, "next_fingerprint"))
 			printf("%-16s next key %s announced, current once seen in use\n", "",
-			    js(p, "next_fingerprint"));
+			    ctl_js(p, "next_fingerprint"));
 	}
 	json_decref(r);
 	return 0;
@@ -332,19 +327,19 @@ cmd_ping(int argc, char **argv)
 	long long n = 3;
 	json_t *r;
 
-	if (opt_take(&argc, argv, "--count", &cnt) < 0 ||
+	if (ctl_opt_take(&argc, argv, "--count", &cnt) < 0 ||
 	    (cnt != NULL && fy_parse_int(cnt, 1, 100, &n) != 0)) {
 		fprintf(stderr, "usage: ferryctl peer ping SITE [--count 1-100]\n");
 		return 2;
 	}
-	unknown_opts(argc, argv, "peer ping SITE [--count N]");
-	want_args(argc, 1, "peer ping SITE [--count N]");
-	if (call("peer-ping", json_pack("{s:s, s:I}", "site", argv[0], "count", (json_int_t)n), &r) != 0)
+	ctl_unknown_opts(argc, argv, "peer ping SITE [--count N]");
+	ctl_want_args(argc, 1, "peer ping SITE [--count N]");
+	if (ctl_call("peer-ping", json_pack("{s:s, s:I}", "site", argv[0], "count", (json_int_t)n), &r) != 0)
 		return 1;
-	if (json_out)
-		return print_json(r);
-	printf("%s (%s) at %s: %s, protocol %lld\n", js(r, "site"), js(r, "fingerprint"), js(r, "endpoint"),
-	    js(r, "software"), (long long)json_integer_value(json_object_get(r, "protocol")));
+	if (ctl_json_out)
+		return ctl_print_json(r);
+	printf("%s (%s) at %s: %s, protocol %lld\n", ctl_js(r, "site"), ctl_js(r, "fingerprint"), ctl_js(r, "endpoint"),
+	    ctl_js(r, "software"), (long long)json_integer_value(json_object_get(r, "protocol")));
 	printf("round trip: min %.2f ms, avg %.2f ms, max %.2f ms over %lld calls "
 	    "(connect + TLS 1.3 + token: %.2f ms)\n",
 	    json_real_value(json_object_get(r, "rtt_min_ms")),
@@ -365,36 +360,36 @@ cmd_link_test(int argc, char **argv)
 	long long n = 10, k, nb = 0;
 	json_t *r;
 
-	if (opt_take(&argc, argv, "--seconds", &secs) < 0 || opt_take(&argc, argv, "--streams", &streams) < 0 ||
-	    opt_take(&argc, argv, "--bytes", &bytes) < 0 ||
+	if (ctl_opt_take(&argc, argv, "--seconds", &secs) < 0 || ctl_opt_take(&argc, argv, "--streams", &streams) < 0 ||
+	    ctl_opt_take(&argc, argv, "--bytes", &bytes) < 0 ||
 	    (secs != NULL && fy_parse_int(secs, 1, 600, &n) != 0) ||
 	    (bytes != NULL && fy_parse_size(bytes, &nb) != 0) ||
 	    (streams != NULL && strcmp(streams, "auto") != 0 && fy_parse_int(streams, 1, 32, &k) != 0)) {
 		fprintf(stderr, "usage: ferryctl link test SITE [--seconds 1-600] [--bytes SIZE] [--streams N|auto]\n");
 		return 2;
 	}
-	unknown_opts(argc, argv, "link test SITE [--seconds N] [--streams N|auto]");
-	want_args(argc, 1, "link test SITE [--seconds N] [--streams N|auto]");
-	if (!json_out)
+	ctl_unknown_opts(argc, argv, "link test SITE [--seconds N] [--streams N|auto]");
+	ctl_want_args(argc, 1, "link test SITE [--seconds N] [--streams N|auto]");
+	if (!ctl_json_out)
 		fprintf(stderr, "testing the link to %s for %lld s ...\n", argv[0], n);
-	if (call("link-test", json_pack("{s:s, s:I, s:I, s:s}", "site", argv[0], "seconds", (json_int_t)n,
+	if (ctl_call("link-test", json_pack("{s:s, s:I, s:I, s:s}", "site", argv[0], "seconds", (json_int_t)n,
 	    "bytes", (json_int_t)nb, "streams", streams ? streams : "auto"), &r) != 0)
 		return 1;
-	if (json_out)
-		return print_json(r);
-	printf("%-22s %s\n", "peer", js(r, "site"));
+	if (ctl_json_out)
+		return ctl_print_json(r);
+	printf("%-22s %s\n", "peer", ctl_js(r, "site"));
 	printf("%-22s %.1f Mbit/s (%lld bytes in %.2f s, verified by the peer)\n", "goodput",
 	    json_real_value(json_object_get(r, "goodput_mbit")),
 	    (long long)json_integer_value(json_object_get(r, "bytes")),
 	    json_real_value(json_object_get(r, "seconds")));
 	printf("%-22s %s (XXH3-128 %s at both ends)\n", "integrity",
-	    json_is_true(json_object_get(r, "verified")) ? "verified" : "NOT verified", js(r, "xxh128"));
+	    json_is_true(json_object_get(r, "verified")) ? "verified" : "NOT verified", ctl_js(r, "xxh128"));
 	printf("%-22s %.2f ms\n", "round trip (TCP)", json_real_value(json_object_get(r, "rtt_ms")));
 	printf("%-22s %lld segments\n", "retransmits", (long long)json_integer_value(json_object_get(r, "retransmits")));
 	printf("%-22s %lld (%s; most at once %lld)\n", "streams",
-	    (long long)json_integer_value(json_object_get(r, "streams")), js(r, "mode"),
+	    (long long)json_integer_value(json_object_get(r, "streams")), ctl_js(r, "mode"),
 	    (long long)json_integer_value(json_object_get(r, "streams_max")));
-	printf("%-22s %s\n", "congestion control", js(r, "congestion"));
+	printf("%-22s %s\n", "congestion control", ctl_js(r, "congestion"));
 	printf("%-22s send %lld, receive %lld bytes per stream%s\n", "socket buffers",
 	    (long long)json_integer_value(json_object_get(r, "sndbuf")),
 	    (long long)json_integer_value(json_object_get(r, "rcvbuf")),
@@ -416,24 +411,24 @@ cmd_audit(int argc, char **argv)
 
 	int64_t ms;
 
-	if (opt_take(&argc, argv, "--since", &since) < 0 ||
+	if (ctl_opt_take(&argc, argv, "--since", &since) < 0 ||
 	    (since != NULL && fy_parse_since(since, fy_now_ms(), &ms) != 0)) {
 		fprintf(stderr, "ferryctl: --since: give a duration (1h, 2d) or a date "
 		    "(2026-11-21 or 2026-11-21T10:00:00)\nusage: ferryctl audit [--since TIME]\n");
 		return 2;
 	}
-	unknown_opts(argc, argv, "audit [--since TIME]");
-	want_args(argc, 0, "audit [--since TIME]");
-	if (call("audit", since ? json_pack("{s:s}", "since", since) : NULL, &r) != 0)
+	ctl_unknown_opts(argc, argv, "audit [--since TIME]");
+	ctl_want_args(argc, 0, "audit [--since TIME]");
+	if (ctl_call("audit", since ? json_pack("{s:s}", "since", since) : NULL, &r) != 0)
 		return 1;
-	if (json_out)
-		return print_json(r);
+	if (ctl_json_out)
+		return ctl_print_json(r);
 	printf("%-6s %-21s %-22s %-10s %-16s %-8s %s\n", "SEQ", "TIME", "ACTOR", "PEER", "ACTION", "OUTCOME",
 	    "DETAIL");
 	json_array_foreach(r, i, a)
 		printf("%-6lld %-21s %-22.22s %-10.10s %-16s %-8s %s\n",
-		    (long long)json_integer_value(json_object_get(a, "seq")), js(a, "time"), js(a, "actor"),
-		    *js(a, "peer") ? js(a, "peer") : "-", js(a, "action"), js(a, "outcome"), js(a, "detail"));
+		    (long long)json_integer_value(json_object_get(a, "seq")), ctl_js(a, "time"), ctl_js(a, "actor"),
+		    *ctl_js(a, "peer") ? ctl_js(a, "peer") : "-", ctl_js(a, "action"), ctl_js(a, "outcome"), ctl_js(a, "detail"));
 	json_decref(r);
 	return 0;
 }
@@ -444,25 +439,25 @@ cmd_audit_verify(int argc, char **argv)
 	json_t *r;
 	int ok;
 
-	unknown_opts(argc, argv, "audit verify");
-	want_args(argc, 0, "audit verify");
-	if (call("audit-verify", NULL, &r) != 0)
+	ctl_unknown_opts(argc, argv, "audit verify");
+	ctl_want_args(argc, 0, "audit verify");
+	if (ctl_call("audit-verify", NULL, &r) != 0)
 		return 1;
 	ok = json_is_true(json_object_get(r, "intact"));
-	if (json_out) {
-		print_json(r);
+	if (ctl_json_out) {
+		ctl_print_json(r);
 		return ok ? 0 : 1;
 	}
 	if (ok)
 		printf("audit trail intact: %lld records\n", (long long)json_integer_value(json_object_get(r, "records")));
 	else
 		printf("audit trail BROKEN at record %lld: %s\n",
-		    (long long)json_integer_value(json_object_get(r, "first_bad")), js(r, "reason"));
+		    (long long)json_integer_value(json_object_get(r, "first_bad")), ctl_js(r, "reason"));
 	json_decref(r);
 	return ok ? 0 : 1;
 }
 
-static const struct cmd cmds[] = {
+static const struct ctl_cmd cmds[] = {
 	{ "status", NULL, cmd_status, "status", "this site's identity and state" },
 	{ "identity", "show", cmd_identity_show, "identity show", "same as status" },
 	{ "identity", "rotate", cmd_rotate, "identity rotate [--force]", "new site key, announced to peers" },
@@ -478,14 +473,20 @@ static const struct cmd cmds[] = {
 	{ NULL, NULL, NULL, NULL, NULL },
 };
 
+/* Every command: this file's, then the VM and job commands (ctl_vm.c, ctl_job.c). */
+static const struct ctl_cmd *const tables[] = { cmds, ctl_vm_cmds, ctl_job_cmds };
+#define NTABLES (sizeof(tables) / sizeof(tables[0]))
+
 static void
 usage_all(FILE *f)
 {
-	const struct cmd *c;
+	const struct ctl_cmd *c;
+	size_t t;
 
 	fprintf(f, "usage: ferryctl [-hV] [-f ferryd.conf] [-s socket] [--json] COMMAND ...\n\ncommands:\n");
-	for (c = cmds; c->name != NULL; c++)
-		fprintf(f, "  %-32s %s\n", c->usage, c->help);
+	for (t = 0; t < NTABLES; t++)
+		for (c = tables[t]; c->name != NULL; c++)
+			fprintf(f, "  %-40s %s\n", c->usage, c->help);
 }
 
 static const char *
@@ -509,8 +510,9 @@ socket_from_conf(const char *file)
 int
 main(int argc, char *argv[])
 {
-	const struct cmd *c;
+	const struct ctl_cmd *c;
 	const char *conf = NULL;
+	size_t t;
 	int i, j;
 
 	fy_log_init("ferryctl", 1, FY_LOG_WARN);
@@ -518,7 +520,7 @@ main(int argc, char *argv[])
 	for (i = 1; i < argc; i++) {
 		int take = 0;
 		if (strcmp(argv[i], "--json") == 0)
-			json_out = take = 1;
+			ctl_json_out = take = 1;
 		else if ((strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "-s") == 0) && i + 1 < argc) {
 			if (argv[i][1] == 'f')
 				conf = argv[i + 1];
@@ -557,23 +559,25 @@ main(int argc, char *argv[])
 		usage_all(stderr);
 		return 2;
 	}
-	for (c = cmds; c->name != NULL; c++) {
-		if (strcmp(c->name, argv[1]) != 0)
-			continue;
-		if (c->sub == NULL)
-			return c->fn(argc - 2, argv + 2);
-		if (argc >= 3 && strcmp(c->sub, argv[2]) == 0)
-			return c->fn(argc - 3, argv + 3);
-	}
-	for (c = cmds; c->name != NULL; c++)
-		if (strcmp(c->name, argv[1]) == 0) {
-			fprintf(stderr, "ferryctl: %s: expected one of:", argv[1]);
-			for (; c->name != NULL; c++)
-				if (strcmp(c->name, argv[1]) == 0 && c->sub)
-					fprintf(stderr, " %s", c->sub);
-			fprintf(stderr, "\n");
-			return 2;
+	for (t = 0; t < NTABLES; t++)
+		for (c = tables[t]; c->name != NULL; c++) {
+			if (strcmp(c->name, argv[1]) != 0)
+				continue;
+			if (c->sub == NULL)
+				return c->fn(argc - 2, argv + 2);
+			if (argc >= 3 && strcmp(c->sub, argv[2]) == 0)
+				return c->fn(argc - 3, argv + 3);
 		}
+	for (t = 0; t < NTABLES; t++)
+		for (c = tables[t]; c->name != NULL; c++)
+			if (strcmp(c->name, argv[1]) == 0) {
+				fprintf(stderr, "ferryctl: %s: expected one of:", argv[1]);
+				for (; c->name != NULL; c++)
+					if (strcmp(c->name, argv[1]) == 0 && c->sub)
+						fprintf(stderr, " %s", c->sub);
+				fprintf(stderr, "\n");
+				return 2;
+			}
 	fprintf(stderr, "ferryctl: unknown command \"%s\"\n", argv[1]);
 	usage_all(stderr);
 	return 2;

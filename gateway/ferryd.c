@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include "config.h"
 #include "gateway.h"
+#include "domain.h"
 
 #define DEFAULT_CONF FY_SYSCONFDIR "/ferry/ferryd.conf"
 #define HOUSEKEEPING_MS 30000
@@ -357,6 +358,17 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	{
+		struct fy_error e = { 0, "" };
+		/* VMs left running by a previous ferryd are re-attached, then jobs recovered. */
+		if (domain_init(&site, &site.dom, &e) != 0 || jobs_init(&site, &e) != 0) {
+			snprintf(err, sizeof(err), "cannot start the %s domain: %s", site.conf.domain, e.msg);
+			log_err("%s", err);
+			started(ready, err);
+			(void)unlink(site.conf.pidfile);
+			return 1;
+		}
+	}
+	{
 		struct fy_db *db = NULL;
 		if (site_open_db(&site, &db) == 0)
 			(void)trust_audit(db, "ferryd", NULL, "start", "ok", "listening on %s", site.conf.listen);
@@ -417,6 +429,9 @@ main(int argc, char *argv[])
 			(void)trust_audit(db, "ferryd", NULL, "stop", "ok", "clean shutdown");
 		fy_db_close(db);
 	}
+	jobs_fini(&site);
+	domain_fini(site.dom);
+	site.dom = NULL;
 	(void)unlink(site.conf.pidfile);
 	if (i == 50)
 		_exit(0);	/* threads still hold the site; do not free under them */

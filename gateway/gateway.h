@@ -43,6 +43,9 @@ struct fy_conf {
 	char *tp_compress;
 	long long tp_rate_limit, tp_stream_timeout, tp_dead_timeout, tp_link_rate;
 	char *tp_congestion;
+	char *domain, *qemu_binary, *qemu_img, *qemu_datastores, *qemu_networks;
+	long long mig_downtime_ms, mig_deadline, mig_stall_passes, mig_throttle_max, mig_multifd;
+	char *mig_escalate;
 };
 extern const struct fy_cfg_ent fy_conf_table[];
 extern const size_t fy_conf_table_len;
@@ -74,6 +77,8 @@ struct site {
 	int nconns;
 	int64_t started_ms;
 	struct tp_server *tp;		/* transport streams from peers (data.c) */
+	struct domain *dom;		/* the management domain (domain.h) */
+	struct jobs *jobs;		/* the migration job engine (job.c) */
 };
 int site_init(struct site *, struct fy_conf *take_conf) FY_WUR;
 void site_fini(struct site *);
@@ -133,6 +138,11 @@ int data_session_open(struct site *, const char *peer, const struct tp_config *,
 void data_session_close(struct tp_session *, int timeout_ms);
 void data_config(const struct site *, struct tp_config *);
 
+/* ---- the migration job engine (job.c) ---- */
+/* Load jobs, recover those a previous ferryd left unfinished, start the workers. */
+int jobs_init(struct site *, struct fy_error *) FY_WUR;
+void jobs_fini(struct site *);
+
 /* ---- operations behind the admin API (ops.c) ---- */
 struct admin_caller {
 	unsigned uid, gid;
@@ -145,6 +155,8 @@ struct op_ent {
 	op_fn fn;
 };
 extern const struct op_ent fy_ops[];
+extern const struct op_ent fy_vm_ops[];		/* ops_vm.c */
+extern const struct op_ent fy_job_ops[];	/* job.c */
 const struct op_ent *fy_op_find(const char *);
 
 /* ---- admin API (admin.c) ---- */

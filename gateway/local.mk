@@ -14,7 +14,8 @@ noinst_LIBRARIES += gateway/libgateway.a gateway/libsoap.a
 nodist_gateway_libsoap_a_SOURCES = gateway/soapC.c gateway/soapClient.c gateway/soapServer.c
 gateway_libsoap_a_CFLAGS = $(SAN_FLAGS) $(GSOAP_CFLAGS) -w
 gateway_libgateway_a_SOURCES = gateway/gateway.h gateway/conf.c gateway/site.c gateway/fed.c \
-	gateway/admin.c gateway/ops.c gateway/data.c
+	gateway/admin.c gateway/ops.c gateway/data.c gateway/domain.h gateway/domain.c \
+	gateway/qmp.h gateway/qmp.c gateway/dom_qemu.c gateway/ops_vm.c gateway/job.c
 gateway_libgateway_a_CFLAGS = $(AM_CFLAGS) $(GSOAP_CFLAGS) $(OPENSSL_CFLAGS) $(SQLITE_CFLAGS) \
 	$(JANSSON_CFLAGS) -I$(top_builddir)/gateway
 
@@ -28,7 +29,7 @@ gateway_ferryd_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
 gateway_ferryd_LDADD = $(FERRY_LIBS)
 
 sbin_PROGRAMS += gateway/ferryctl
-gateway_ferryctl_SOURCES = gateway/ferryctl.c
+gateway_ferryctl_SOURCES = gateway/ferryctl.c gateway/ctl.h gateway/ctl_vm.c gateway/ctl_job.c
 gateway_ferryctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
 gateway_ferryctl_LDADD = $(FERRY_LIBS)
 

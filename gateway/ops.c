@@ -753,10 +753,13 @@ const struct op_ent fy_ops[] = {
 const struct op_ent *
 fy_op_find(const char *name)
 {
+	static const struct op_ent *const tables[] = { fy_ops, fy_vm_ops, fy_job_ops };
 	const struct op_ent *o;
+	size_t i;
 
-	for (o = fy_ops; o->name != NULL; o++)
-		if (strcmp(o->name, name) == 0)
-			return o;
+	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+		for (o = tables[i]; o->name != NULL; o++)
+			if (strcmp(o->name, name) == 0)
+				return o;
 	return NULL;
 }

@@ -28,6 +28,19 @@ static const char *const schema[] = {
 	/* 2: key rotation in two steps: an announced key is pending until seen */
 	"ALTER TABLE peers ADD COLUMN spki_next BLOB;"
 	"ALTER TABLE peers ADD COLUMN cert_next TEXT;",
+	/* 3: the management domain's VMs and the migration jobs */
+	"CREATE TABLE vms ("
+	"  name TEXT PRIMARY KEY, uuid TEXT NOT NULL UNIQUE, spec TEXT NOT NULL,"
+	"  state TEXT NOT NULL, pid INTEGER, pid_start INTEGER, started INTEGER,"
+	"  job TEXT, created INTEGER NOT NULL, updated INTEGER NOT NULL);"
+	"CREATE TABLE jobs ("
+	"  id TEXT PRIMARY KEY, kind TEXT NOT NULL, role TEXT NOT NULL, vm TEXT NOT NULL,"
+	"  peer TEXT NOT NULL, phase TEXT NOT NULL, outcome TEXT, params TEXT NOT NULL,"
+	"  progress TEXT, error TEXT, created INTEGER NOT NULL, updated INTEGER NOT NULL,"
+	"  finished INTEGER);"
+	"CREATE TABLE job_events ("
+	"  job TEXT NOT NULL, seq INTEGER NOT NULL, time INTEGER NOT NULL, phase TEXT NOT NULL,"
+	"  message TEXT NOT NULL, PRIMARY KEY (job, seq));",
 };
 
 int

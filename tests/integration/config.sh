@@ -31,7 +31,8 @@ fails "a missing file is refused" "$FERRYD" -n -f "$T/nope.conf"
 like "$(cat "$T/last.out")" "nope.conf: no such file" "the message names the missing file"
 
 "$FERRYD" -T -f "$C" >"$T/dump.conf"
-is "$(wc -l <"$T/dump.conf")" 28 "ferryd -T prints all 28 keywords"
+nkw=$(grep -c '^\.It Cm [a-z_]* ' "$top_srcdir/man/ferryd.conf.5")
+is "$(wc -l <"$T/dump.conf")" "$nkw" "ferryd -T prints all $nkw keywords documented in ferryd.conf(5)"
 like "$(cat "$T/dump.conf")" "^token_lifetime 300s" "-T shows defaults (token_lifetime 300s)"
 like "$(cat "$T/dump.conf")" "clock_skew 120s" "-T shows clock_skew 120s"
 ok "ferryd -T output is itself a valid configuration" "$FERRYD" -n -f "$T/dump.conf"
@@ -62,16 +63,16 @@ fails "SIGTERM stops it" kill -0 "$pid"
 sed -i '/bogus_keyword/d' "$C"
 
 # Schema: version recorded; a database from a newer Ferry is refused.
-v=$(sqlite3 -cmd ".timeout 5000" "$T/a/state/ferry.db" "PRAGMA user_version"); is "$v" 2 "the database is at schema version 2"
+v=$(sqlite3 -cmd ".timeout 5000" "$T/a/state/ferry.db" "PRAGMA user_version"); is "$v" 3 "the database is at schema version 3"
 sqlite3 -cmd ".timeout 5000" "$T/a/state/ferry.db" "PRAGMA user_version = 99"
 fails "a database from a newer Ferry is refused" "$FERRYD" -f "$C"
 like "$(cat "$T/last.out")" "cannot start: unsupported version" "and says the version is unsupported"
 ok "nothing was changed in it" test "$(sqlite3 -cmd ".timeout 5000" "$T/a/state/ferry.db" "PRAGMA user_version")" = 99
 
 # A version-1 database is migrated forward, keeping its rows.
-sqlite3 -cmd ".timeout 5000" "$T/a/state/ferry.db" "PRAGMA user_version = 1; ALTER TABLE peers DROP COLUMN cert_next; ALTER TABLE peers DROP COLUMN spki_next"
+sqlite3 -cmd ".timeout 5000" "$T/a/state/ferry.db" "PRAGMA user_version = 1; ALTER TABLE peers DROP COLUMN cert_next; ALTER TABLE peers DROP COLUMN spki_next; DROP TABLE vms; DROP TABLE jobs; DROP TABLE job_events"
 ok "a version-1 database is migrated on start" site_start a
-is "$(sqlite3 -cmd ".timeout 5000" "$T/a/state/ferry.db" "PRAGMA user_version")" 2 "it is now at version 2"
+is "$(sqlite3 -cmd ".timeout 5000" "$T/a/state/ferry.db" "PRAGMA user_version")" 3 "it is now at version 3"
 like "$(audit_of a)" "start +ok" "its audit trail survived the migration"
 ok "and verifies" ctl a audit verify
 check_sanitizers

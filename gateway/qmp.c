@@ -1,0 +1,3 @@
+/* qmp.c - placeholder (not committed). */
+#include "config.h"
+#include "qmp.h"
