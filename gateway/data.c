@@ -121,11 +121,12 @@ out:
 static void
 on_channel(void *arg, struct tp_session *sess, struct tp_channel *c)
 {
-	(void)arg;
-	(void)sess;
 	if (strcmp(tp_channel_name(c), "link-test") == 0)
 		serve_link_test(c);
-	else
+	else if (strncmp(tp_channel_name(c), "mig/", 4) == 0) {
+		job_channel(arg, sess, c);	/* takes c */
+		return;
+	} else
 		log_warnx("transport: no service for channel \"%s\"; refused", tp_channel_name(c));
 	tp_channel_free(c);
 }

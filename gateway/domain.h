@@ -80,6 +80,7 @@ struct vm_status {
 
 /* Where an incoming VM listens (filled by incoming_prepare). */
 struct vm_incoming {
+	int multifd;			/* in: multifd channels the source will open (0 = none) */
 	char mig_path[VM_PATH_MAX + 1];	/* the migration URI is unix:mig_path */
 	char nbd_path[VM_PATH_MAX + 1];	/* NBD server for disk mirrors, "" when no disks */
 };

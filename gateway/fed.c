@@ -431,6 +431,84 @@ fy__Rotate(struct soap *soap, char *cert, char *sig_s, LONG64 clockMs, struct fy
 }
 
 /* The peer now presents the key it announced: make it current. */
+/*
+ * Migration jobs: the handlers check the token and hand over to the job
+ * engine (job.c) with the verified peer name; the engine owns the rules.
+ */
+static int
+mig_refuse(struct soap *soap, const char *action, const struct fy_error *e)
+{
+	return refuse(soap, e->code ? e->code : FY_ERR_PEER, action, "%s", e->msg);
+}
+
+int
+fy__MigPrepare(struct soap *soap, char *job, char *spec, char *options, struct fy__MigPrepareResponse *out)
+{
+	struct fed_conn *c = soap->user;
+	struct fy_error e = { 0, "" };
+	char vm[80] = "", uuid[40] = "";
+
+	if (require_token(soap, "mig-prepare") != SOAP_OK)
+		return soap->error;
+	if (job_fed_prepare(c->site, c->peer.name, job, spec, options, vm, sizeof(vm), uuid, sizeof(uuid), &e) != 0)
+		return mig_refuse(soap, "mig-prepare", &e);
+	out->vm = soap_strdup(soap, vm);
+	out->uuid = soap_strdup(soap, uuid);
+	return SOAP_OK;
+}
+
+int
+fy__MigFinish(struct soap *soap, char *job, char *digest, struct fy__MigFinishResponse *out)
+{
+	struct fed_conn *c = soap->user;
+	struct fy_error e = { 0, "" };
+	char dig[80] = "";
+	int64_t resumed = 0;
+
+	if (require_token(soap, "mig-finish") != SOAP_OK)
+		return soap->error;
+	if (job_fed_finish(c->site, c->peer.name, job, digest, dig, sizeof(dig), &resumed, &e) != 0)
+		return mig_refuse(soap, "mig-finish", &e);
+	out->outcome = soap_strdup(soap, "succeeded");
+	out->memoryDigest = soap_strdup(soap, dig);
+	out->resumedMs = resumed;
+	return SOAP_OK;
+}
+
+int
+fy__MigAbort(struct soap *soap, char *job, char *reason, struct fy__MigAbortResponse *out)
+{
+	struct fed_conn *c = soap->user;
+	struct fy_error e = { 0, "" };
+
+	if (require_token(soap, "mig-abort") != SOAP_OK)
+		return soap->error;
+	if (job_fed_abort(c->site, c->peer.name, job, reason, &e) != 0)
+		return mig_refuse(soap, "mig-abort", &e);
+	out->outcome = soap_strdup(soap, "aborted");
+	return SOAP_OK;
+}
+
+int
+fy__MigQuery(struct soap *soap, char *job, struct fy__MigQueryResponse *out)
+{
+	struct fed_conn *c = soap->user;
+	struct fy_error e = { 0, "" };
+	struct job_outcome o;
+
+	if (require_token(soap, "mig-query") != SOAP_OK)
+		return soap->error;
+	memset(&o, 0, sizeof(o));
+	if (job_fed_query(c->site, c->peer.name, job, &o, &e) != 0)
+		return mig_refuse(soap, "mig-query", &e);
+	out->phase = soap_strdup(soap, o.phase);
+	out->outcome = soap_strdup(soap, o.outcome);
+	out->error = soap_strdup(soap, o.error);
+	out->firstLineMs = o.first_line_ms;
+	out->resumedMs = o.resumed_ms;
+	return SOAP_OK;
+}
+
 static void
 fed_promote(struct site *s, struct fy_db *db, const char *name, const char *fp)
 {

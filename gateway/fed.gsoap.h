@@ -18,6 +18,10 @@
 //gsoap fy service method-documentation: Join Pairing handshake: proves knowledge of a one-time invite secret, bound to this TLS session.
 //gsoap fy service method-documentation: Unpair The caller removes the pairing; the callee forgets it too.
 //gsoap fy service method-documentation: Rotate The caller announces its next key, signed by its current one.
+//gsoap fy service method-documentation: MigPrepare Destination of a migration job: check the VM spec (JSON, see ferry-vm(5)) against this site, create the disks and start the VM paused, waiting for its state.
+//gsoap fy service method-documentation: MigFinish Destination: the source has sent everything; check the state arrived (and, when given, that the memory digest matches) and resume the VM here.
+//gsoap fy service method-documentation: MigAbort Destination: the job failed or was cancelled before Finish; remove the incoming VM.
+//gsoap fy service method-documentation: MigQuery The phase and outcome of a job at the callee, to recover after a restart.
 
 struct SOAP_ENV__Header {
 	char *fy__Token;	/* mustUnderstand not required: checked by every handler */
@@ -57,3 +61,30 @@ struct fy__RotateResponse {
 	LONG64 overlapUntilMs;
 };
 int fy__Rotate(char *certificate, char *signature, LONG64 clockMs, struct fy__RotateResponse *out);
+
+struct fy__MigPrepareResponse {
+	char *vm;
+	char *uuid;
+};
+int fy__MigPrepare(char *job, char *spec, char *options, struct fy__MigPrepareResponse *out);
+
+struct fy__MigFinishResponse {
+	char *outcome;
+	char *memoryDigest;
+	LONG64 resumedMs;
+};
+int fy__MigFinish(char *job, char *memoryDigest, struct fy__MigFinishResponse *out);
+
+struct fy__MigAbortResponse {
+	char *outcome;
+};
+int fy__MigAbort(char *job, char *reason, struct fy__MigAbortResponse *out);
+
+struct fy__MigQueryResponse {
+	char *phase;
+	char *outcome;
+	char *error;
+	LONG64 firstLineMs;
+	LONG64 resumedMs;
+};
+int fy__MigQuery(char *job, struct fy__MigQueryResponse *out);

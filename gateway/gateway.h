@@ -17,7 +17,7 @@
 #define FERRY_VERSION_STR	PACKAGE_VERSION
 #define FY_ADMIN_REQ_MAX	(64 * 1024)	/* largest admin request */
 #define FY_ADMIN_RESP_MAX	(8 << 20)	/* largest admin response */
-#define FY_CAPABILITIES		"pair,token,rotate,unpair,ping"
+#define FY_CAPABILITIES		"pair,token,rotate,unpair,ping,migrate"
 
 /* ---- configuration (conf.c) ---- */
 struct fy_conf {
@@ -142,6 +142,21 @@ void data_config(const struct site *, struct tp_config *);
 /* Load jobs, recover those a previous ferryd left unfinished, start the workers. */
 int jobs_init(struct site *, struct fy_error *) FY_WUR;
 void jobs_fini(struct site *);
+/* The federation API's migration calls, at the destination (peer = the verified caller). */
+struct job_outcome {
+	char phase[24], outcome[24], error[400];
+	int64_t first_line_ms, resumed_ms;
+};
+int job_fed_prepare(struct site *, const char *peer, const char *job, const char *spec,
+    const char *options, char *vm, size_t vmcap, char *uuid, size_t uuidcap, struct fy_error *) FY_WUR;
+int job_fed_finish(struct site *, const char *peer, const char *job, const char *digest,
+    char *mydigest, size_t cap, int64_t *resumed_ms, struct fy_error *) FY_WUR;
+int job_fed_abort(struct site *, const char *peer, const char *job, const char *reason,
+    struct fy_error *) FY_WUR;
+int job_fed_query(struct site *, const char *peer, const char *job, struct job_outcome *,
+    struct fy_error *) FY_WUR;
+/* A transport channel named "mig/..." opened by a peer (data.c hands it over). */
+void job_channel(struct site *, struct tp_session *, struct tp_channel *);
 
 /* ---- operations behind the admin API (ops.c) ---- */
 struct admin_caller {

@@ -3,6 +3,7 @@ EXTRA_DIST += tests/integration/lib.sh
 include tests/unit/local.mk
 include tests/fuzz/local.mk
 include tests/integration/local.mk
+include tests/guest/local.mk
 EXTRA_DIST += tests/demo.sh
 
 check_PROGRAMS += tests/tools/fedprobe

@@ -1942,3 +1942,9 @@ tp_tunnel(struct tp_channel *c, int fd)
 		r = tp_channel_drain(c, c->s->cfg.dead_timeout_ms);
 	return r != 0 ? r : in.r;
 }
+
+const char *
+tp_session_peer(const struct tp_session *s)
+{
+	return s->peer;
+}

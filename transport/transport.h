@@ -72,6 +72,8 @@ int tp_session_open(const struct tp_config *, tp_dial_fn, void *dial_arg, struct
 /* Close all streams (after the peer acknowledged everything, or after timeout_ms) and free. */
 void tp_session_close(struct tp_session *, int timeout_ms);
 void tp_session_set_rate(struct tp_session *, uint64_t bytes_per_s);
+/* The peer's name: the verified name on the acceptor side, cfg.peer on the initiator's. */
+const char *tp_session_peer(const struct tp_session *);
 /* The dial_arg given to tp_session_open. */
 void *tp_session_arg(struct tp_session *);
 

@@ -201,6 +201,17 @@ pair() {
 	ctl "$2" pair join "$inv"
 }
 
+_stop_guests() {
+	local f pid
+	for f in "$T"/*/state/vms/*/qemu.pid; do
+		[ -s "$f" ] || continue
+		pid=$(cat "$f")
+		case $pid in *[!0-9]*|'') continue ;; esac
+		grep -qs "$T" "/proc/$pid/cmdline" && kill -KILL "$pid" 2>/dev/null
+	done
+	return 0
+}
+
 _cleanup() {
 	local name
 	for name in "${!SITE_PID[@]}"; do
@@ -211,6 +222,9 @@ _cleanup() {
 		kill -KILL "${SITE_PID[$name]}" 2>/dev/null
 		wait "${SITE_PID[$name]}" 2>/dev/null
 	done
+	# QEMU guests the daemons launched outlive them by design: stop ours,
+	# found by the pid files in this test's own state directories.
+	_stop_guests
 	if [ "$_failed" -ne 0 ] || grep -qs "ERROR: AddressSanitizer\|runtime error:" "$T"/*/ferryd.log; then
 		for f in "$T"/*/ferryd.log; do
 			[ -f "$f" ] || continue
@@ -223,6 +237,7 @@ _cleanup() {
 	fi
 }
 trap _cleanup EXIT
+trap "exit 143" TERM INT HUP
 
 # Sanitizer reports in any daemon log fail the test.
 check_sanitizers() {

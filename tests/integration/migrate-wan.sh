@@ -1,0 +1,123 @@
+#!/bin/bash
+# migrate-wan.sh - live migration between two ferryd in network namespaces
+# joined by the user-space WAN emulator (20 ms round trip, 200 Mbit/s): a
+# plain migration, a short link cut during perform that the transport rides
+# out, and a permanent cut that fails the job within the transport's dead
+# timeout with the VM still running at the source and the destination's
+# copy removed on its own.  Each case ends with the exactly-one-site check.
+# SPDX-License-Identifier: GPL-2.0-or-later
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/wan.sh"
+QEMU=${QEMU:-/usr/bin/qemu-system-x86_64}
+[ -x "$QEMU" ] || skip_all "$QEMU not installed"
+MKGUEST=$top_builddir/tests/guest/mkguest
+TEMPLATE=$top_builddir/tests/guest/guest.bin
+[ -x "$MKGUEST" ] && [ -s "$TEMPLATE" ] || skip_all "the test guest is not built"
+reason=$(wan_can) || skip_all "$reason"
+wan_trap
+
+"$MKGUEST" -o "$T/calm.img" --mem 64M --start 1M --end 20M --spin 20000 --hb-pages 64 "$TEMPLATE" || exit 1
+mkdir -p "$T/ds-a" "$T/ds-b"
+common=("transport_stream_timeout 2s" "transport_dead_timeout 4s" "connect_timeout 2s")
+site_conf a "qemu_datastores ds-a=$T/ds-a" "qemu_networks net" "${common[@]}"
+site_conf b "qemu_datastores ds-b=$T/ds-b" "qemu_networks net" "${common[@]}"
+
+ok "link up (200 Mbit/s, 10 ms each way)" wan_up mw --rate 200 --delay 10
+sed -i "s|^listen .*|listen $(wan_addr a):7443|" "$T/a/ferryd.conf"
+sed -i "s|^listen .*|listen $(wan_addr b):7443|" "$T/b/ferryd.conf"
+ok "site a starts in its namespace" site_start a ip netns exec "$WAN_NS_A"
+ok "site b starts in its namespace" site_start b ip netns exec "$WAN_NS_B"
+ok "a and b pair across the emulated WAN" pair a b
+
+vm_state() {	# vm_state SITE VM
+	ctl "$1" --json vm list >"$T/list.json" 2>/dev/null || { echo "error"; return; }
+	python3 -c "import json,sys; l=json.load(open(sys.argv[1])); m=[v['state'] for v in l if v['name']==sys.argv[2]]; print(m[0] if m else 'absent')" "$T/list.json" "$2"
+}
+one_site() {	# one_site VM SITE
+	local other sa sb
+	[ "$2" = a ] && other=b || other=a
+	sa=$(vm_state "$2" "$1"); sb=$(vm_state "$other" "$1")
+	[ "$sa" = running ] && [ "$sb" = absent ] && return 0
+	echo "VM $1: $sa at $2, $sb at $other (want running at $2 only)"
+	return 1
+}
+heartbeats() {
+	local f=$T/$1/state/vms/$2/serial.log
+	if [ -f "$f" ]; then grep -c ' HB ' "$f" || true; else echo 0; fi
+}
+wait_beats() {
+	local n0 i
+	n0=$(heartbeats "$1" "$2")
+	for i in $(seq 1 200); do
+		[ "$(heartbeats "$1" "$2")" -ge $((n0 + $3)) ] && return 0
+		sleep 0.1
+	done
+	echo "no heartbeats from $2 at $1"
+	return 1
+}
+job_of() { sed -n 's/^job \(m-[0-9a-f]*\).*/\1/p' "$1" | head -n 1; }
+wait_phase() {
+	local i
+	for i in $(seq 1 300); do
+		ctl "$1" --json job show "$2" 2>/dev/null | grep -q "\"phase\": \"$3\"" && return 0
+		sleep 0.2
+	done
+	return 1
+}
+wait_job() {
+	local i o
+	for i in $(seq 1 600); do
+		o=$(ctl "$1" --json job show "$2" 2>/dev/null | sed -n 's/^  "outcome": "\([a-z]*\)".*/\1/p')
+		[ -n "$o" ] && [ "$o" != active ] && { echo "$o"; return 0; }
+		sleep 0.2
+	done
+	echo "timeout"
+	return 1
+}
+
+cat >"$T/vm1.json" <<EOF
+{ "name": "vm1", "vcpus": 1, "memory_mib": 64, "boot": "$T/calm.img", "nics": [ { "network": "net" } ] }
+EOF
+ok "vm1 defined and started at a" sh -c "'$FERRYCTL' -s '$T/a/ferryd.sock' vm define '$T/vm1.json' && \
+	'$FERRYCTL' -s '$T/a/ferryd.sock' vm start vm1"
+ok "vm1 beats at a" wait_beats a vm1 5
+
+ok "vm1 migrates to b across the WAN (verified)" ctl a migrate vm1 --to b --verify --wait
+like "$(cat "$T/last.out")" "memory digests equal" "its memory arrived intact"
+ok "vm1 runs at b only" one_site vm1 b
+ok "vm1 beats at b" wait_beats b vm1 5
+
+# A 1.5 s cut in the middle of perform (the stream timeout is 2 s): the job rides it out.
+ok "a slow migration back to a starts" ctl b migrate vm1 --to a --bandwidth 40 --verify
+job=$(job_of "$T/last.out")
+ok "it reaches perform" wait_phase b "$job" perform
+sleep 2
+kill -STOP "$WAN_PID"; sleep 1.5; kill -CONT "$WAN_PID"
+is "$(wait_job b "$job")" succeeded "the migration survives a 1.5 s link cut"
+like "$(ctl b job show "$job")" "memory digests equal" "with its memory intact"
+ok "vm1 runs at a only" one_site vm1 a
+ok "vm1 beats at a" wait_beats a vm1 5
+
+# A permanent cut: the job fails within the dead timeout, the VM runs on at a.
+ok "a slow migration to b starts" ctl a migrate vm1 --to b --bandwidth 40
+job=$(job_of "$T/last.out")
+ok "it reaches perform" wait_phase a "$job" perform
+sleep 2
+kill -STOP "$WAN_PID"
+t0=$(date +%s)
+is "$(wait_job a "$job")" failed "the job fails when the link is gone for good"
+t1=$(date +%s)
+diag "failed $((t1 - t0)) s after the cut (dead timeout 4 s, connect timeout 2 s)"
+ok "vm1 still runs at a" test "$(vm_state a vm1)" = running
+ok "vm1 still beats at a" wait_beats a vm1 5
+kill -CONT "$WAN_PID"
+for i in $(seq 1 100); do ctl b job show "$job" 2>/dev/null | grep -q 'aborted' && break; sleep 0.2; done
+like "$(ctl b job show "$job")" "aborted" "b removed its incoming copy on its own"
+ok "vm1 runs at a only" one_site vm1 a
+ok "the emulator dropped nothing itself while it ran" wan_valid
+
+site_stop a
+site_stop b
+wan_down
+check_sanitizers
+done_testing
