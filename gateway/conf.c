@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "config.h"
 #include "gateway.h"
+#include "domain.h"
 
 #define O(f) offsetof(struct fy_conf, f)
 const struct fy_cfg_ent fy_conf_table[] = {
@@ -108,6 +109,31 @@ check(struct fy_conf *c, const char *file, char *err, size_t errcap)
 	if (strlen(c->tp_congestion) == 0 || strlen(c->tp_congestion) > 15) {
 		snprintf(err, errcap, "%s: transport_congestion: give an algorithm name (bbr, cubic)", file);
 		return FY_ERR_CONFIG;
+	}
+	if (strcmp(c->domain, "qemu") != 0) {
+		snprintf(err, errcap, "%s: domain \"%.32s\": this ferryd knows only qemu", file, c->domain);
+		return FY_ERR_CONFIG;
+	}
+	{
+		struct fy_error e = { 0, "" };
+		if (dom_qemu_check_conf(c, &e) != 0) {
+			snprintf(err, errcap, "%s: %s", file, e.msg);
+			return FY_ERR_CONFIG;
+		}
+	}
+	{
+		char tmp[64], *t, *save = NULL;
+		if (strlen(c->mig_escalate) >= sizeof(tmp)) {
+			snprintf(err, errcap, "%s: migrate_escalate: too long", file);
+			return FY_ERR_CONFIG;
+		}
+		snprintf(tmp, sizeof(tmp), "%s", c->mig_escalate);
+		for (t = strtok_r(tmp, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save))
+			if (strcmp(t, "throttle") != 0 && strcmp(t, "xbzrle") != 0 && strcmp(t, "none") != 0) {
+				snprintf(err, errcap, "%s: migrate_escalate: \"%.32s\" is not throttle, xbzrle or none",
+				    file, t);
+				return FY_ERR_CONFIG;
+			}
 	}
 	if (strlen(c->admin_socket) >= 100) {
 		snprintf(err, errcap, "%s: admin_socket path too long for a UNIX socket", file);

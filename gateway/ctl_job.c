@@ -119,6 +119,8 @@ print_summary(json_t *job)
 		printf("  total time      %.2f s\n", (double)v / 1000);
 	if ((v = ji(p, "downtime_ms")) >= 0 && strcmp(ctl_js(job, "outcome"), "succeeded") == 0)
 		printf("  downtime        %lld ms (QEMU)\n", v);
+	if ((v = ji(p, "switchover_ms")) >= 0)
+		printf("  switchover      %lld ms (stopped at the source to resumed at the destination, after the copy)\n", v);
 	if ((v = ji(p, "guest_pause_ms")) >= 0)
 		printf("  guest pause     %lld ms (heartbeat gap on the serial console%s)\n", v,
 		    ji(p, "verify_ms") >= 0 ? ", includes the memory check" : "");

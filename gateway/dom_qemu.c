@@ -98,6 +98,24 @@ valid_ident(const char *s, size_t max)
 	return isalnum((unsigned char)s[0]);
 }
 
+/*
+ * Network and datastore names, as vCenter admins write them ("VM Network"):
+ * printable ASCII, inner spaces allowed; no ',', '=', quote or backslash
+ * (the separators of qemu_networks, qemu_datastores and the maps).
+ */
+static int
+valid_label(const char *s, size_t max)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > max || s[0] == ' ' || s[n - 1] == ' ')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e || s[i] == ',' || s[i] == '=' || s[i] == '"' || s[i] == '\\')
+			return 0;
+	return 1;
+}
+
 static int
 valid_uuid(const char *s)
 {
@@ -243,7 +261,7 @@ disk_from_json(json_t *o, int i, struct vm_disk *dk, struct fy_error *err)
 		return r;
 	if (s == NULL)
 		return fy_fail(err, FY_ERR_INVAL, "%s: missing", f);
-	if (!valid_ident(s, sizeof(dk->datastore) - 1))
+	if (!valid_label(s, sizeof(dk->datastore) - 1))
 		return fy_fail(err, FY_ERR_INVAL, "%s: \"%.64s\": expected a datastore name", f, s);
 	snprintf(dk->datastore, sizeof(dk->datastore), "%s", s);
 	snprintf(f, sizeof(f), "%s.file", where);
@@ -297,7 +315,7 @@ nic_from_json(json_t *o, int i, struct vm_nic *nic, struct fy_error *err)
 		return r;
 	if (s == NULL)
 		return fy_fail(err, FY_ERR_INVAL, "%s: missing", f);
-	if (!valid_ident(s, sizeof(nic->network) - 1))
+	if (!valid_label(s, sizeof(nic->network) - 1))
 		return fy_fail(err, FY_ERR_INVAL, "%s: \"%.64s\": expected a network name", f, s);
 	snprintf(nic->network, sizeof(nic->network), "%s", s);
 	snprintf(f, sizeof(f), "%s.mac", where);
@@ -958,9 +976,11 @@ parse_datastores(struct qdom *d, const char *s, struct fy_error *err)
 		if ((eq = strchr(item, '=')) == NULL)
 			return fy_fail(err, FY_ERR_CONFIG, "qemu_datastores: \"%.64s\": expected NAME=DIR", item);
 		*eq = '\0';
-		if (!valid_ident(item, sizeof(d->ds[0].name) - 1))
-			return fy_fail(err, FY_ERR_CONFIG, "qemu_datastores: \"%.64s\": a name is 1-63 letters, "
-			    "digits, '.', '_' or '-'", item);
+		while (eq > item && eq[-1] == ' ')
+			*--eq = '\0';
+		if (!valid_label(item, sizeof(d->ds[0].name) - 1))
+			return fy_fail(err, FY_ERR_CONFIG, "qemu_datastores: \"%.64s\": a name is 1-63 printable "
+			    "characters without ',', '=', quotes or backslashes", item);
 		if (eq[1] != '/' || strlen(eq + 1) >= sizeof(d->ds[0].dir) - VM_PATH_MAX - 2)
 			return fy_fail(err, FY_ERR_CONFIG, "qemu_datastores: %s: the directory must be an "
 			    "absolute path", item);
@@ -988,10 +1008,16 @@ parse_networks(struct qdom *d, const char *s, struct fy_error *err)
 	if (strlen(s) >= sizeof(buf))
 		return fy_fail(err, FY_ERR_CONFIG, "qemu_networks: too long");
 	snprintf(buf, sizeof(buf), "%s", s);
-	for (item = strtok_r(buf, ", ", &save); item != NULL; item = strtok_r(NULL, ", ", &save)) {
-		if (!valid_ident(item, sizeof(d->nets[0]) - 1))
-			return fy_fail(err, FY_ERR_CONFIG, "qemu_networks: \"%.64s\": a name is 1-63 letters, "
-			    "digits, '.', '_' or '-'", item);
+	for (item = strtok_r(buf, ",", &save); item != NULL; item = strtok_r(NULL, ",", &save)) {
+		while (*item == ' ')
+			item++;
+		while (*item != '\0' && item[strlen(item) - 1] == ' ')
+			item[strlen(item) - 1] = '\0';
+		if (*item == '\0')
+			continue;
+		if (!valid_label(item, sizeof(d->nets[0]) - 1))
+			return fy_fail(err, FY_ERR_CONFIG, "qemu_networks: \"%.64s\": a name is 1-63 printable "
+			    "characters without ',', '=', quotes or backslashes", item);
 		for (i = 0; i < d->nnets; i++)
 			if (strcmp(d->nets[i], item) == 0)
 				return fy_fail(err, FY_ERR_CONFIG, "qemu_networks: %s named twice", item);
@@ -3367,6 +3393,21 @@ q_fini(struct domain *dom)
 	pthread_cond_destroy(&d->cond);
 	free(d);
 	free(dom);
+}
+
+/* The syntax of qemu_datastores and qemu_networks, for ferryd -n and reloads. */
+int
+dom_qemu_check_conf(const struct fy_conf *c, struct fy_error *err)
+{
+	struct qdom *d = calloc(1, sizeof(*d));
+	int r;
+
+	if (d == NULL)
+		return fy_fail(err, FY_ERR_NOMEM, "out of memory");
+	if ((r = parse_datastores(d, c->qemu_datastores, err)) == 0)
+		r = parse_networks(d, c->qemu_networks, err);
+	free(d);
+	return r;
 }
 
 int

@@ -130,5 +130,7 @@ int domain_init(struct site *, struct domain **, struct fy_error *) FY_WUR;
 void domain_fini(struct domain *);
 /* The built-in qemu domain (dom_qemu.c). */
 int dom_qemu_new(struct site *, struct domain **, struct fy_error *) FY_WUR;
+/* Check qemu_datastores and qemu_networks (used by the configuration check). */
+int dom_qemu_check_conf(const struct fy_conf *, struct fy_error *) FY_WUR;
 
 #endif

@@ -556,7 +556,9 @@ struct mig {
 	int nmem, nnbd, active, relay_err;
 	char relay_msg[200];
 	/* numbers for the summary */
-	int64_t t_start, t_perform, t_mem, t_done;
+	int64_t t_start, t_perform, t_mem, t_done, t_completed, switchover_ms;
+	struct fed_client *fin;		/* opened near the end of pre-copy for Finish */
+	int64_t fin_ms;
 	int64_t downtime_ms, verify_ms;
 	uint64_t bytes;
 	int passes, mirrors;
@@ -901,6 +903,8 @@ source_rollback(struct mig *m)
 	}
 }
 
+static void finish_warm(struct mig *);
+
 /*
  * Before pre-copy: how fast does the guest dirty its memory (QEMU's
  * calc-dirty-rate, page sampling, 1 s), against the rate the migration
@@ -1040,11 +1044,14 @@ migrate_memory(struct mig *m, struct fy_error *err)
 		json_object_set_new(p, "escalated", json_string(m->escalated));
 		json_object_set_new(p, "downtime_limit_ms", json_integer(downtime));
 		if (strcmp(status, "completed") == 0) {
+			m->t_completed = fy_mono_ms();
 			json_decref(p);
 			json_decref(ret);
 			ret = NULL;
 			break;
 		}
+		if (pass >= 2)
+			finish_warm(m);
 		if (strcmp(status, "failed") == 0 || strcmp(status, "cancelled") == 0) {
 			const char *d = json_string_value(json_object_get(ret, "error-desc"));
 			json_decref(p);
@@ -1197,6 +1204,35 @@ out:
 }
 
 /*
+ * Finish is on the guest's pause: its connection (TCP, TLS, a token: a few
+ * round trips) is opened during the last passes, and renewed well within
+ * the token's lifetime and the peer's idle limit.
+ */
+static int64_t
+finish_max_age(const struct mig *m)
+{
+	int64_t a = m->s->conf.token_lifetime * 1000 / 2;
+
+	return a < 20000 ? a : 20000;
+}
+
+static void
+finish_warm(struct mig *m)
+{
+	struct fy_error e = { 0, "" };
+	int64_t now = fy_mono_ms();
+
+	if (m->fin != NULL && now - m->fin_ms < finish_max_age(m))
+		return;
+	fed_client_free(m->fin);
+	m->fin = NULL;
+	if (peer_client(m->s, m->j->peer, JOB_FINISH_MS / 1000 + 60, &m->fin, &e) == 0)
+		m->fin_ms = fy_mono_ms();
+	else
+		log_debug("job %s: cannot open the Finish connection yet: %s", m->j->id, e.msg);
+}
+
+/*
  * Finish at the destination.  Returns 0 (resumed there), FY_ERR_PEER (it
  * refused: it did not resume) or FY_ERR_CONNECT (no answer: unknown).
  */
@@ -1207,7 +1243,10 @@ send_finish(struct mig *m, int64_t *resumed_ms, struct fy_error *err)
 	struct fy__MigFinishResponse fr;
 	int r;
 
-	if ((r = peer_client(m->s, m->j->peer, JOB_FINISH_MS / 1000 + 60, &c, err)) != 0)
+	if (m->fin != NULL && fy_mono_ms() - m->fin_ms < finish_max_age(m)) {
+		c = m->fin;
+		m->fin = NULL;
+	} else if ((r = peer_client(m->s, m->j->peer, JOB_FINISH_MS / 1000 + 60, &c, err)) != 0)
 		return FY_ERR_CONNECT;
 	memset(&fr, 0, sizeof(fr));
 	if (soap_call_fy__MigFinish(fed_client_soap(c), "http://peer/fed", NULL, m->j->id, m->digest, &fr) != SOAP_OK) {
@@ -1235,6 +1274,8 @@ summary_set(struct mig *m, const char *outcome, int64_t resumed_ms, int64_t firs
 	    "dirty_rate_estimate", (json_int_t)(m->dirty_mbs < 0 ? -1 : m->dirty_mbs * 1000000));
 	if (m->t_mem > 0)
 		json_object_set_new(p, "memory_ms", json_integer(m->t_done - m->t_mem));
+	if (m->switchover_ms > 0)
+		json_object_set_new(p, "switchover_ms", json_integer(m->switchover_ms));
 	if (m->escalated[0])
 		json_object_set_new(p, "escalated", json_string(m->escalated));
 	if (m->digest[0]) {
@@ -1285,6 +1326,8 @@ mig_cleanup(struct mig *m)
 	(void)rmdir(m->dir);
 	qmp_close(m->q);
 	m->q = NULL;
+	fed_client_free(m->fin);
+	m->fin = NULL;
 }
 
 /* Fail a job before Finish: the guest keeps running here; the destination removes its copy. */
@@ -1414,7 +1457,11 @@ source_run(struct mig *m)
 		m->verify_ms = fy_mono_ms() - t;
 	}
 	(void)d->ops->lookup(d, j->vm, NULL, &m->st, &err);	/* the last heartbeat before the stun */
-	mig_cleanup(m);
+	/*
+	 * The relays and the session are closed after Finish, not before: the
+	 * destination checks that QEMU loaded the whole state, and the guest
+	 * is stopped at both sites until it resumes.
+	 */
 	hold("before-finish");
 	if (j->cancel) {
 		fy_fail(&err, FY_ERR_CANCELLED, "cancelled before switchover");
@@ -1428,6 +1475,8 @@ source_run(struct mig *m)
 		goto fail;
 	}
 	r = send_finish(m, &resumed_ms, &err);
+	m->switchover_ms = fy_mono_ms() - m->t_completed;
+	mig_cleanup(m);
 	if (r == FY_ERR_PEER) {
 		/* It said no: it did not resume, so we do. */
 		source_rollback(m);

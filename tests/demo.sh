@@ -56,7 +56,7 @@ state_dir $d/state
 admin_socket $d/ferryd.sock
 pidfile $d/ferryd.pid
 qemu_datastores $ds=$D/$ds
-qemu_networks $net
+qemu_networks "$net"
 CONF
 	"$FERRYD" -n -f "$d/ferryd.conf"
 	"$@" "$FERRYD" -d -f "$d/ferryd.conf" 2>"$d/ferryd.log" &

@@ -27,6 +27,17 @@ bad "a bad log level" "^$T/bad.conf:1: log_level: expected error, warning, info 
 bad "a bad site name" "site_name \"-x\": use 1-63 letters" "site_name -x"
 bad "a listen without a port" "listen \"localhost\": expected host:port" "listen localhost"
 bad "a relative state_dir" "must be absolute paths" "state_dir var/lib/ferry"
+bad "an unknown domain" "domain \"vmware\": this ferryd knows only qemu" "domain vmware"
+bad "a datastore without a directory" "qemu_datastores: \"ds1\": expected NAME=DIR" "qemu_datastores ds1"
+bad "a relative datastore directory" "qemu_datastores: ds1: the directory must be an absolute path" \
+	"qemu_datastores ds1=var/ds"
+bad "a datastore named twice" "qemu_datastores: ds1 named twice" "qemu_datastores ds1=/a,ds1=/b"
+bad "a network name with '='" "qemu_networks: \"b=c\": a name is 1-63 printable" "qemu_networks a,b=c"
+bad "an unknown escalation step" "migrate_escalate: \"faster\" is not throttle, xbzrle or none" \
+	"migrate_escalate throttle,faster"
+bad "a throttle bound over 99%" "migrate_throttle_max: expected an integer in range" "migrate_throttle_max 100"
+ok "network names with spaces are accepted (quoted)" sh -c "printf '%s\n' 'qemu_networks \"VM Network, Prod B\"' \
+	'qemu_datastores \"datastore 1=/tmp\"' >'$T/ok.conf' && '$FERRYD' -n -f '$T/ok.conf'"
 fails "a missing file is refused" "$FERRYD" -n -f "$T/nope.conf"
 like "$(cat "$T/last.out")" "nope.conf: no such file" "the message names the missing file"
 
