@@ -129,6 +129,8 @@ int fy_read_file(const char *path, size_t max, struct fy_buf **out) FY_WUR;
 int fy_mkdir_p(const char *path, int mode) FY_WUR;
 /* Valid site name: 1-63 chars [A-Za-z0-9._-], starting alnum. */
 int fy_valid_name(const char *);
+/* Replace control characters (newlines, escapes) with '?', in place. */
+void fy_sanitize(char *);
 /* Split "host:port" / "[v6]:port". */
 int fy_split_hostport(const char *, char *host, size_t hcap, char *port, size_t pcap) FY_WUR;
 

@@ -53,6 +53,8 @@ fy_log(int prio, const char *func, int with_errno, const char *fmt, ...)
 		n = strlen(msg);
 		snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(saved));
 	}
+	/* Messages quote what peers and files said: one line, no terminal controls. */
+	fy_sanitize(msg);
 	if (log_stderr) {
 		char ts[32];
 		fy_fmt_time(fy_now_ms(), ts, sizeof(ts));

@@ -297,3 +297,11 @@ fy_split_hostport(const char *s, char *host, size_t hcap, char *port, size_t pca
 	snprintf(port, pcap, "%s", c + 1);
 	return 0;
 }
+
+void
+fy_sanitize(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}

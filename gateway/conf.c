@@ -178,5 +178,32 @@ fy_fail(struct fy_error *e, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
+	fy_sanitize(e->msg);	/* it quotes what peers and files said */
+	return code;
+}
+
+int
+fy_fail_prefix(struct fy_error *e, int code, const char *fmt, ...)
+{
+	char prefix[256], inner[sizeof(e->msg)];
+	size_t n, len;
+	va_list ap;
+
+	snprintf(inner, sizeof(inner), "%s", e->msg);
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	va_end(ap);
+	e->code = code;
+	n = strlen(prefix);
+	if (n + 2 < sizeof(e->msg)) {
+		memcpy(e->msg, prefix, n);
+		memcpy(e->msg + n, ": ", 2);
+		len = strlen(inner);
+		if (len > sizeof(e->msg) - n - 3)
+			len = sizeof(e->msg) - n - 3;
+		memcpy(e->msg + n + 2, inner, len);
+		e->msg[n + 2 + len] = '\0';
+	}
+	fy_sanitize(e->msg);
 	return code;
 }

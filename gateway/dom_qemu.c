@@ -378,10 +378,14 @@ vm_spec_from_json(json_t *j, struct vm_spec *sp, struct fy_error *err)
 	if ((r = get_str(j, "boot", "boot", &s, err)) != 0)
 		return r;
 	if (s != NULL && s[0] != '\0') {
-		if (s[0] != '/' || strlen(s) > VM_PATH_MAX || strstr(s, "/../") != NULL ||
-		    strchr(s, '\n') != NULL)
-			return fy_fail(err, FY_ERR_INVAL, "boot: \"%.64s\": expected an absolute path of at most "
-			    "%d bytes", s, VM_PATH_MAX);
+		size_t bl = strlen(s), bk;
+		int bad = s[0] != '/' || bl > VM_PATH_MAX || strstr(s, "/../") != NULL ||
+		    (bl >= 3 && strcmp(s + bl - 3, "/..") == 0);
+		for (bk = 0; bk < bl && !bad; bk++)
+			bad = (unsigned char)s[bk] < 0x20 || s[bk] == 0x7f;
+		if (bad)
+			return fy_fail(err, FY_ERR_INVAL, "boot: \"%.64s\": expected an absolute path of at most %d "
+			    "bytes, without \"..\" or control characters", s, VM_PATH_MAX);
 		snprintf(sp->boot, sizeof(sp->boot), "%s", s);
 	}
 	if ((r = get_str(j, "boot_sha256", "boot_sha256", &s, err)) != 0)
@@ -980,7 +984,7 @@ parse_datastores(struct qdom *d, const char *s, struct fy_error *err)
 			*--eq = '\0';
 		if (!valid_label(item, sizeof(d->ds[0].name) - 1))
 			return fy_fail(err, FY_ERR_CONFIG, "qemu_datastores: \"%.64s\": a name is 1-63 printable "
-			    "characters without ',', '=', quotes or backslashes", item);
+			    "characters without ',', '=', double quotes or backslashes", item);
 		if (eq[1] != '/' || strlen(eq + 1) >= sizeof(d->ds[0].dir) - VM_PATH_MAX - 2)
 			return fy_fail(err, FY_ERR_CONFIG, "qemu_datastores: %s: the directory must be an "
 			    "absolute path", item);
@@ -1017,7 +1021,7 @@ parse_networks(struct qdom *d, const char *s, struct fy_error *err)
 			continue;
 		if (!valid_label(item, sizeof(d->nets[0]) - 1))
 			return fy_fail(err, FY_ERR_CONFIG, "qemu_networks: \"%.64s\": a name is 1-63 printable "
-			    "characters without ',', '=', quotes or backslashes", item);
+			    "characters without ',', '=', double quotes or backslashes", item);
 		for (i = 0; i < d->nnets; i++)
 			if (strcmp(d->nets[i], item) == 0)
 				return fy_fail(err, FY_ERR_CONFIG, "qemu_networks: %s named twice", item);
@@ -1120,8 +1124,7 @@ row_read(sqlite3_stmt *st, struct vmrow *row, struct fy_error *err)
 	r = vm_spec_from_json(j, &row->spec, err);
 	json_decref(j);
 	if (r != 0)
-		return fy_fail(err, FY_ERR_DB, "VM %s: the stored spec is invalid: %.300s", col_text(st, 0),
-		    err->msg);
+		return fy_fail_prefix(err, FY_ERR_DB, "VM %s: the stored spec is invalid", col_text(st, 0));
 	snprintf(row->state, sizeof(row->state), "%s", col_text(st, 2));
 	row->pid = sqlite3_column_int(st, 3);
 	row->pid_start = sqlite3_column_int64(st, 4);
@@ -1499,7 +1502,7 @@ disk_info(struct qdom *d, const char *path, int i, char *format, size_t fcap, ui
 	int st, r;
 
 	if ((r = run_prog(argv, QEMU_IMG_MS, &out, &st, err)) != 0)
-		return fy_fail(err, r, "disks[%d].file: %.400s", i, err->msg);
+		return fy_fail_prefix(err, r, "disks[%d].file", i);
 	if (st != 0) {
 		last_line(out, msg, sizeof(msg));
 		r = fy_fail(err, FY_ERR_IO, "disks[%d].file: qemu-img info %s: %s", i, path, msg);
@@ -1536,7 +1539,7 @@ disk_create(struct qdom *d, const char *path, const struct vm_disk *dk, int i, s
 
 	snprintf(size, sizeof(size), "%llu", (unsigned long long)dk->size);
 	if ((r = run_prog(argv, QEMU_IMG_MS, &out, &st, err)) != 0)
-		return fy_fail(err, r, "disks[%d]: %.400s", i, err->msg);
+		return fy_fail_prefix(err, r, "disks[%d]", i);
 	if (st != 0) {
 		last_line(out, msg, sizeof(msg));
 		fy_buf_free(out);
@@ -1584,6 +1587,9 @@ prepare_disks(struct qdom *d, struct vm_spec *sp, int may_exist, int created[VM_
 			if (dk->size != 0 && dk->size != size)
 				return fy_fail(err, FY_ERR_INVAL, "disks[%d].size: %s holds %llu bytes, not %llu", i,
 				    path, (unsigned long long)size, (unsigned long long)dk->size);
+			if (size > (uint64_t)VM_DISK_MAX)
+				return fy_fail(err, FY_ERR_INVAL, "disks[%d].size: %s holds %llu bytes, more than the "
+				    "64 TiB Ferry takes", i, path, (unsigned long long)size);
 			memcpy(dk->format, fmt, strlen(fmt) + 1);	/* "raw" or "qcow2" */
 			dk->size = size;
 			continue;
@@ -3016,7 +3022,7 @@ q_incoming_prepare(struct domain *dom, const struct vm_spec *in, const char *job
 	    (r = launch(d, &sp, 1, &pid, &start, &q, err)) != 0)
 		goto out;
 	if ((r = incoming_listen(d, q, &sp, inc, err)) != 0) {
-		fy_fail(err, r, "VM %s: cannot listen for the migration: %.400s", sp.name, err->msg);
+		fy_fail_prefix(err, r, "VM %s: cannot listen for the migration", sp.name);
 		goto out;
 	}
 	now = fy_now_ms();

@@ -61,6 +61,8 @@ struct fy_error {
 	char msg[512];
 };
 int fy_fail(struct fy_error *, int code, const char *fmt, ...) FY_PRINTF(3, 4);
+/* Put "prefix: " before the message already in the error. */
+int fy_fail_prefix(struct fy_error *, int code, const char *fmt, ...) FY_PRINTF(3, 4);
 
 /* ---- the site (site.c) ---- */
 struct ssl_ctx_st;

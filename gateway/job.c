@@ -67,6 +67,7 @@ struct job {
 	int mem_next;			/* memory channels connect to QEMU in order */
 	int tunnels;			/* channels being relayed */
 	int64_t idle_since;		/* mono ms: no channel relayed since */
+	const char *ended_by;		/* "finish" or "abort": who ends it (under jobs.mtx) */
 	int64_t asked_ms;		/* mono ms: the source last asked about this job */
 	struct job *next;
 };
@@ -79,6 +80,8 @@ struct jobs {
 	pthread_t hk;
 	int hk_started;
 };
+
+static const char *dest_claim_end(struct job *, const char *by);
 
 static const char *hold_at;		/* FERRYD_TEST_HOLD: fault-injection point (tests only) */
 
@@ -562,7 +565,9 @@ struct mig {
 	int64_t downtime_ms, verify_ms;
 	uint64_t bytes;
 	int passes, mirrors;
-	long long dirty_mbs;
+	long long dirty_mbs, link_mbit, bw_mbit;
+	int64_t dirty_t0;
+	int auto_bw;
 	char digest[80];
 	char escalated[64];
 };
@@ -906,27 +911,121 @@ source_rollback(struct mig *m)
 static void finish_warm(struct mig *);
 
 /*
+ * Sleep until QEMU reports a pass or the end of the migration (its
+ * MIGRATION and MIGRATION_PASS events), at most ms: the stun's end is seen
+ * at once instead of at the next poll.
+ */
+static void
+wait_migration_event(struct qmp *q, int ms)
+{
+	int64_t until = fy_mono_ms() + ms;
+	struct fy_error e = { 0, "" };
+
+	while (fy_mono_ms() < until) {
+		json_t *ev = NULL;
+		const char *name, *st;
+		int wake;
+
+		if (qmp_event(q, &ev, (int)(until - fy_mono_ms()), &e) != 0) {
+			if (e.code != FY_ERR_TIMEOUT)
+				msleep((int)(until > fy_mono_ms() ? until - fy_mono_ms() : 0));
+			return;
+		}
+		name = json_string_value(json_object_get(ev, "event"));
+		st = json_string_value(json_object_get(json_object_get(ev, "data"), "status"));
+		wake = name != NULL && (strcmp(name, "MIGRATION_PASS") == 0 || (strcmp(name, "MIGRATION") == 0 &&
+		    st != NULL && (strcmp(st, "completed") == 0 || strcmp(st, "failed") == 0 ||
+		    strcmp(st, "cancelled") == 0)));
+		json_decref(ev);
+		if (wake)
+			return;
+	}
+}
+
+/*
+ * The link's goodput over this very session, measured before pre-copy:
+ * incompressible data on a "link-test" channel for about a second, counted
+ * when the peer reports how much it received.
+ */
+struct probe {
+	struct tp_session *sess;
+	int ms;
+	uint64_t bytes;
+	int64_t elapsed_ms;
+	int r;
+};
+
+static void *
+probe_main(void *arg)
+{
+	struct probe *pr = arg;
+	struct tp_channel *ch = NULL;
+	size_t cs = 1 << 20;
+	uint8_t *buf = malloc(cs), answer[24];
+	uint64_t peer_total = 0;
+	int64_t t0, until;
+	long got = 0, n;
+	int i;
+
+	pr->r = FY_ERR_NOMEM;
+	if (buf == NULL || fy_random(buf, cs) != 0)
+		goto out;
+	if ((pr->r = tp_channel_open(pr->sess, "link-test", &ch)) != 0)
+		goto out;
+	t0 = fy_mono_ms();
+	until = t0 + pr->ms;
+	while (fy_mono_ms() < until) {
+		buf[0]++;
+		if ((pr->r = tp_channel_write(ch, buf, cs)) != 0)
+			goto out;
+		pr->bytes += cs;
+	}
+	if ((pr->r = tp_channel_shutdown(ch)) != 0 || (pr->r = tp_channel_drain(ch, 30000)) != 0)
+		goto out;
+	pr->elapsed_ms = fy_mono_ms() - t0;
+	while (got < (long)sizeof(answer) &&
+	    (n = tp_channel_read(ch, answer + got, sizeof(answer) - (size_t)got, 10000)) > 0)
+		got += n;
+	for (i = 0; i < 8 && got == (long)sizeof(answer); i++)
+		peer_total = peer_total << 8 | answer[16 + i];
+	pr->r = got == (long)sizeof(answer) && peer_total == pr->bytes ? 0 : FY_ERR_PROTO;
+out:
+	tp_channel_free(ch);
+	free(buf);
+	return NULL;
+}
+
+/*
  * Before pre-copy: how fast does the guest dirty its memory (QEMU's
  * calc-dirty-rate, page sampling, 1 s), against the rate the migration
  * may use?  Recorded as an event and in the progress; the policy acts on
  * what the passes show, this tells the operator what to expect.
  */
 static void
-dirty_estimate(struct mig *m, long long bw_mbit)
+dirty_start(struct mig *m)
+{
+	struct fy_error e = { 0, "" };
+
+	m->dirty_t0 = fy_mono_ms();
+	if (qmp_exec(m->q, "calc-dirty-rate", json_pack("{s:i, s:s}", "calc-time", 1, "mode", "page-sampling"),
+	    NULL, JOB_QMP_MS, &e) != 0) {
+		log_debug("job %s: no dirty-rate estimate: %s", m->j->id, e.msg);
+		m->dirty_t0 = 0;
+	}
+}
+
+static void
+dirty_collect(struct mig *m)
 {
 	struct fy_error e = { 0, "" };
 	json_t *ret = NULL;
 	json_int_t rate = -1;
 	int i;
 
-	if (qmp_exec(m->q, "calc-dirty-rate", json_pack("{s:i, s:s}", "calc-time", 1, "mode", "page-sampling"),
-	    NULL, JOB_QMP_MS, &e) != 0) {
-		log_debug("job %s: no dirty-rate estimate: %s", m->j->id, e.msg);
+	if (m->dirty_t0 == 0)
 		return;
-	}
 	for (i = 0; i < 40 && !m->j->cancel; i++) {
 		const char *st;
-		msleep(100);
 		if (qmp_exec(m->q, "query-dirty-rate", NULL, &ret, JOB_QMP_MS, &e) != 0)
 			return;
 		st = json_string_value(json_object_get(ret, "status"));
@@ -937,15 +1036,34 @@ dirty_estimate(struct mig *m, long long bw_mbit)
 		}
 		json_decref(ret);
 		ret = NULL;
+		msleep(50);
 	}
-	if (rate < 0)
-		return;
-	m->dirty_mbs = rate;
-	(void)job_record(m->j, "perform", NULL, "the guest dirties about %lld MB/s; the migration may use %lld "
-	    "Mbit/s (%lld MB/s): %s", (long long)rate, bw_mbit, bw_mbit / 8,
-	    rate * 8 < bw_mbit / 2 ? "pre-copy should converge by itself" :
-	    rate * 8 < bw_mbit ? "pre-copy should converge, slowly" :
-	    "it will not converge without the policy (throttle, xbzrle)");
+	if (rate >= 0)
+		m->dirty_mbs = rate;
+}
+
+/* The transport to the peer and a probe of its goodput, while the destination prepares. */
+struct linkup {
+	struct mig *m;
+	struct tp_config cfg;
+	struct probe pr;
+	struct fy_error err;
+	int r;
+};
+
+static void *
+linkup_main(void *arg)
+{
+	struct linkup *lu = arg;
+	struct mig *m = lu->m;
+
+	if ((lu->r = data_session_open(m->s, m->j->peer, &lu->cfg, &m->sess, &lu->err)) != 0)
+		return NULL;
+	lu->pr.sess = m->sess;
+	lu->pr.ms = 1000;
+	lu->pr.r = FY_ERR_SYSTEM;
+	probe_main(&lu->pr);
+	return NULL;
 }
 
 /*
@@ -966,7 +1084,7 @@ migrate_memory(struct mig *m, struct fy_error *err)
 	long long multifd = pint(params, "multifd", m->s->conf.mig_multifd);
 	long long throttle_max = m->s->conf.mig_throttle_max;
 	int throttle = has_step(esc, "throttle") && throttle_max > 0, xbzrle = has_step(esc, "xbzrle");
-	int64_t deadline = fy_mono_ms() + m->s->conf.mig_deadline * 1000, last_save = 0;
+	int64_t deadline = fy_mono_ms() + m->s->conf.mig_deadline * 1000, last_save = 0, last_raise = 0;
 	json_t *caps, *setp, *ret = NULL;
 	json_int_t pass = 0, last_pass = 0, step_pass = 0, last_exp = 0, last_thr = 0;
 	int stalled = 0, step = 0, r;
@@ -978,8 +1096,20 @@ migrate_memory(struct mig *m, struct fy_error *err)
 		steps[nsteps++] = "throttle";
 	if (xbzrle)
 		steps[nsteps++] = "xbzrle";
-	if (bw <= 0)
-		bw = m->s->conf.tp_link_rate;
+	/*
+	 * QEMU's rate cap: --bandwidth when given; else the larger of the
+	 * goodput the probe measured (with headroom) and transport_link_rate,
+	 * raised while QEMU runs into it.  A one-second probe taken while the
+	 * destination starts its QEMU reads low; the transport's backpressure
+	 * (small windows) keeps QEMU's own estimate, taken at its socket, true.
+	 */
+	if (bw <= 0) {
+		m->auto_bw = 1;
+		bw = m->link_mbit * 5 / 4;
+		if (bw < m->s->conf.tp_link_rate)
+			bw = m->s->conf.tp_link_rate;
+	}
+	m->bw_mbit = bw;
 	caps = json_pack("[{s:s, s:b}, {s:s, s:b}, {s:s, s:b}, {s:s, s:b}]",
 	    "capability", "events", "state", 1, "capability", "auto-converge", "state", throttle,
 	    "capability", "xbzrle", "state", xbzrle, "capability", "multifd", "state", multifd > 0);
@@ -999,7 +1129,6 @@ migrate_memory(struct mig *m, struct fy_error *err)
 		json_object_set_new(setp, "multifd-channels", json_integer(multifd));
 	if ((r = qmp_exec(m->q, "migrate-set-parameters", setp, NULL, JOB_QMP_MS, err)) != 0)
 		return r;
-	dirty_estimate(m, bw);
 	snprintf(uri, sizeof(uri), "unix:%s", m->mig_sock);
 	m->t_mem = fy_mono_ms();
 	if ((r = qmp_exec(m->q, "migrate", json_pack("{s:s}", "uri", uri), NULL, JOB_QMP_MS, err)) != 0)
@@ -1043,6 +1172,9 @@ migrate_memory(struct mig *m, struct fy_error *err)
 		}
 		json_object_set_new(p, "escalated", json_string(m->escalated));
 		json_object_set_new(p, "downtime_limit_ms", json_integer(downtime));
+		json_object_set_new(p, "bandwidth_cap_mbit", json_integer(m->bw_mbit));
+		if (m->link_mbit > 0)
+			json_object_set_new(p, "link_mbit", json_integer(m->link_mbit));
 		if (strcmp(status, "completed") == 0) {
 			m->t_completed = fy_mono_ms();
 			json_decref(p);
@@ -1061,6 +1193,17 @@ migrate_memory(struct mig *m, struct fy_error *err)
 			return r;
 		}
 		progress_set(m->j, p);
+		/* The automatic cap is binding: the link may take more, let QEMU try. */
+		if (m->auto_bw && fy_mono_ms() - last_raise > 1000) {
+			double mb = json_number_value(json_object_get(json_object_get(ret, "ram"), "mbps"));
+			last_raise = fy_mono_ms();
+			if (mb > 0.9 * (double)m->bw_mbit && m->bw_mbit < 100000) {
+				struct fy_error e2 = { 0, "" };
+				m->bw_mbit = m->bw_mbit * 3 / 2;
+				qmp_quiet(m->q, "migrate-set-parameters", json_pack("{s:I}", "max-bandwidth",
+				    (json_int_t)(m->bw_mbit * 1000000 / 8)), NULL, JOB_QMP_MS, &e2);
+			}
+		}
 		if (fy_mono_ms() - last_save > 2000) {
 			last_save = fy_mono_ms();
 			job_save_progress(m->j);
@@ -1149,7 +1292,7 @@ migrate_memory(struct mig *m, struct fy_error *err)
 		if (fy_mono_ms() > deadline)
 			return fy_fail(err, FY_ERR_TIMEOUT, "still in pre-copy after migrate_deadline (%llds)",
 			    m->s->conf.mig_deadline);
-		msleep(JOB_POLL_MS);
+		wait_migration_event(m->q, JOB_POLL_MS);
 	}
 	/* total-time and downtime read 0 at the moment of completion: ask again. */
 	msleep(2);
@@ -1276,6 +1419,8 @@ summary_set(struct mig *m, const char *outcome, int64_t resumed_ms, int64_t firs
 		json_object_set_new(p, "memory_ms", json_integer(m->t_done - m->t_mem));
 	if (m->switchover_ms > 0)
 		json_object_set_new(p, "switchover_ms", json_integer(m->switchover_ms));
+	if (m->link_mbit > 0)
+		json_object_set_new(p, "link_mbit", json_integer(m->link_mbit));
 	if (m->escalated[0])
 		json_object_set_new(p, "escalated", json_string(m->escalated));
 	if (m->digest[0]) {
@@ -1394,17 +1539,14 @@ source_run(struct mig *m)
 		goto fail;
 	}
 	prepared = 1;
-	if ((r = send_prepare(m, &err)) != 0) {
-		prepared = r != FY_ERR_PEER;	/* refused: nothing there; no answer: maybe */
+	/*
+	 * While the destination prepares: our monitor, QEMU's dirty-rate
+	 * sampling (1 s, asynchronous), and the transport with a probe of the
+	 * link's goodput over it.  Their times overlap instead of adding up.
+	 */
+	if ((r = qmp_open(m->st.job_qmp_path, JOB_QMP_MS, &m->q, &err)) != 0)
 		goto fail;
-	}
-	hold("prepared");
-	/* Perform: the transport, our relay sockets, then QEMU. */
-	if ((r = job_record(j, "perform", NULL, "%s prepared the incoming VM; opening the transport", j->peer)) != 0) {
-		fy_fail(&err, r, "cannot record the phase");
-		goto fail;
-	}
-	m->t_perform = fy_mono_ms();
+	dirty_start(m);
 	data_config(s, &cfg);
 	/*
 	 * Small windows keep QEMU's bandwidth estimate honest (it measures at
@@ -1419,8 +1561,41 @@ source_run(struct mig *m)
 		if (cfg.window < 2 * cfg.chunk_size)
 			cfg.window = 2 * cfg.chunk_size;
 	}
-	if ((r = data_session_open(s, j->peer, &cfg, &m->sess, &err)) != 0)
+	{
+		struct linkup lu;
+		pthread_t lt;
+		int lstarted;
+
+		memset(&lu, 0, sizeof(lu));
+		lu.m = m;
+		lu.cfg = cfg;
+		lstarted = pthread_create(&lt, NULL, linkup_main, &lu) == 0;
+		r = send_prepare(m, &err);
+		if (lstarted)
+			pthread_join(lt, NULL);
+		else
+			fy_fail(&lu.err, lu.r = FY_ERR_SYSTEM, "cannot start the transport");
+		if (r != 0) {
+			prepared = r != FY_ERR_PEER;	/* refused: nothing there; no answer: maybe */
+			goto fail;
+		}
+		if (lu.r != 0) {
+			err = lu.err;
+			goto fail;
+		}
+		if (lu.pr.r == 0 && lu.pr.elapsed_ms > 0)
+			m->link_mbit = (long long)(lu.pr.bytes * 8 / 1000 / (uint64_t)lu.pr.elapsed_ms);
+		else
+			log_warnx("job %s: link probe to %s: %s", j->id, j->peer, fy_strerror(lu.pr.r));
+	}
+	hold("prepared");
+	/* Perform: our relay sockets, then QEMU. */
+	if ((r = job_record(j, "perform", NULL, "%s prepared the incoming VM; the transport is up (%lld Mbit/s "
+	    "measured over it)", j->peer, m->link_mbit)) != 0) {
+		fy_fail(&err, r, "cannot record the phase");
 		goto fail;
+	}
+	m->t_perform = fy_mono_ms();
 	snprintf(m->dir, sizeof(m->dir), "%s/jobs/%s", s->conf.state_dir, j->id);
 	if (fy_mkdir_p(m->dir, 0700) != 0) {
 		fy_fail(&err, FY_ERR_SYSTEM, "cannot create %s", m->dir);
@@ -1436,12 +1611,15 @@ source_run(struct mig *m)
 		goto fail;
 	}
 	m->acc_up = 1;
-	if ((r = qmp_open(m->st.job_qmp_path, JOB_QMP_MS, &m->q, &err)) != 0)
-		goto fail;
 	if (m->spec.ndisks > 0 && (r = mirror_disks(m, &err)) != 0)
 		goto fail;
-	if ((r = job_record(j, "perform", NULL, "memory pre-copy of %llu MiB",
-	    (unsigned long long)m->spec.memory_mib)) != 0) {
+	dirty_collect(m);
+	if ((r = job_record(j, "perform", NULL, "memory pre-copy of %llu MiB; the guest dirties about %lld MB/s "
+	    "(%lld Mbit/s) against %lld Mbit/s measured on the link: %s", (unsigned long long)m->spec.memory_mib,
+	    m->dirty_mbs, m->dirty_mbs * 8, m->link_mbit, m->dirty_mbs < 0 || m->link_mbit <= 0 ? "no estimate" :
+	    m->dirty_mbs * 8 < m->link_mbit / 2 ? "pre-copy should converge by itself" :
+	    m->dirty_mbs * 8 < m->link_mbit ? "pre-copy should converge, slowly" :
+	    "it will not converge without the policy")) != 0) {
 		fy_fail(&err, r, "cannot record the phase");
 		goto fail;
 	}
@@ -1896,13 +2074,14 @@ job_fed_finish(struct site *s, const char *peer, const char *id, const char *dig
 	*resumed_ms = 0;
 	if ((r = dest_job(s, peer, id, &j, err)) != 0)
 		return r;
-	if (strcmp(j->phase, "prepared") != 0) {
-		r = fy_fail(err, FY_ERR_STATE, "job %s is in phase %s, not prepared", id, j->phase);
+	if (strcmp(j->phase, "prepared") != 0 || dest_claim_end(j, "finish") != NULL) {
+		r = fy_fail(err, FY_ERR_STATE, "job %s is in phase %s%s, not prepared", id, j->phase,
+		    j->ended_by != NULL && strcmp(j->ended_by, "finish") != 0 ? " (aborted)" : "");
 		goto out;
 	}
 	if ((r = job_record(j, "finish", NULL, "%s sent everything; checking the state arrived", peer)) != 0) {
 		fy_fail(err, r, "cannot record the phase");
-		goto out;
+		goto abort;
 	}
 	if ((r = d->ops->lookup(d, j->vm, &spec, &st, err)) != 0)
 		goto abort;
@@ -1964,7 +2143,7 @@ abort:
 			log_warnx("job %s: %s", id, e2.msg);
 	}
 	(void)job_record(j, "done", "failed", "not resumed: %s", err->msg);
-	job_unref(j);
+	job_unref(j);		/* the list's */
 out:
 	json_decref(ret);
 	qmp_close(q);
@@ -1972,8 +2151,27 @@ out:
 	return r;
 }
 
+/*
+ * A destination job ends once: Finish, an abort from the source, the
+ * housekeeping and recovery may all try; the first to claim it does it
+ * (and drops the active list's reference), the others are told who won.
+ */
+static const char *
+dest_claim_end(struct job *j, const char *by)
+{
+	struct jobs *js = j->s->jobs;
+	const char *prev;
+
+	pthread_mutex_lock(&js->mtx);
+	prev = j->ended_by;
+	if (prev == NULL)
+		j->ended_by = by;
+	pthread_mutex_unlock(&js->mtx);
+	return prev;
+}
+
 static int
-dest_abort(struct job *j, const char *why)
+dest_abort_claimed(struct job *j, const char *why)
 {
 	struct domain *d = j->s->dom;
 	struct fy_error e = { 0, "" };
@@ -1981,7 +2179,17 @@ dest_abort(struct job *j, const char *why)
 
 	if (d != NULL && (r = d->ops->incoming_abort(d, j->vm, &e)) != 0 && r != FY_ERR_NOTFOUND)
 		log_warnx("job %s: removing the incoming VM: %s", j->id, e.msg);
-	return job_record(j, "done", "aborted", "%s", why);
+	(void)job_record(j, "done", "aborted", "%s", why);
+	return 0;
+}
+
+/* 0 when this call aborted the job; FY_ERR_STATE when it had already ended or is finishing. */
+static int
+dest_abort(struct job *j, const char *why)
+{
+	if (dest_claim_end(j, "abort") != NULL)
+		return FY_ERR_STATE;
+	return dest_abort_claimed(j, why);
 }
 
 int
@@ -1993,16 +2201,17 @@ job_fed_abort(struct site *s, const char *peer, const char *id, const char *reas
 
 	if ((r = dest_job(s, peer, id, &j, err)) != 0)
 		return r == FY_ERR_NOTFOUND ? 0 : r;	/* already over here */
-	if (strcmp(j->phase, "prepare") != 0 && strcmp(j->phase, "prepared") != 0) {
-		r = fy_fail(err, FY_ERR_STATE, "job %s is in phase %s: too late to abort", id, j->phase);
-		job_unref(j);
-		return r;
-	}
 	snprintf(why, sizeof(why), "%s aborted: %.200s", peer, reason ? reason : "");
-	(void)dest_abort(j, why);
-	job_unref(j);		/* the list's */
+	if (dest_abort(j, why) == 0) {
+		job_unref(j);		/* the list's */
+		job_unref(j);
+		return 0;
+	}
+	/* Someone else ended it: an abort is a no-op, a Finish under way makes it too late. */
+	r = strcmp(j->ended_by, "finish") == 0 ? fy_fail(err, FY_ERR_STATE, "job %s is finishing: too late "
+	    "to abort", id) : 0;
 	job_unref(j);
-	return 0;
+	return r;
 }
 
 int

@@ -78,6 +78,9 @@ trust_audit(struct fy_db *db, const char *actor, const char *peer, const char *a
 		vsnprintf(a.detail, sizeof(a.detail), fmt, ap);
 		va_end(ap);
 	}
+	fy_sanitize(a.actor);
+	fy_sanitize(a.peer);
+	fy_sanitize(a.detail);
 	if (own && (r = fy_db_begin(db)) != 0)
 		return r;
 	if ((r = get_head(h, &a.seq, prev)) != 0)

@@ -106,3 +106,28 @@ tests_fuzz_frame_fuzz_CFLAGS = $(FRAME_FUZZ_CFLAGS) $(FUZZ_SAN)
 tests_fuzz_frame_fuzz_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_SAN)
 tests_fuzz_frame_fuzz_LDADD = $(FRAME_FUZZ_LIBS)
 endif
+
+# The VM spec a peer sends in a migration's Prepare (vm_spec_from_json in
+# gateway/dom_qemu.c): tests/fuzz/vmspec-fuzz, corpus tests/fuzz/corpus/vmspec/
+# (hand-written JSON: valid specs and near-misses of each rule, named for
+# what they are).  The replay links libgateway.a as vmspec-t does
+# (tests/unit/local.mk: no gSOAP); the fuzzer compiles
+# dom_qemu.c and the little it calls (conf.c: fy_fail, site.c: the site
+# database, qmp.c) with the instrumented common/ and trust/.
+VMSPEC_FUZZ_CFLAGS = $(FUZZ_CFLAGS) $(JANSSON_CFLAGS)
+
+FUZZ_REPLAYS += tests/fuzz/vmspec-replay
+tests_fuzz_vmspec_replay_SOURCES = tests/fuzz/replay.c tests/fuzz/vmspec-fuzz.c tests/fuzz/fuzz.h
+tests_fuzz_vmspec_replay_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_NAME='"vmspec"'
+tests_fuzz_vmspec_replay_CFLAGS = $(VMSPEC_FUZZ_CFLAGS)
+tests_fuzz_vmspec_replay_LDADD = tests/libtap.a $(GATEWAY_UNIT_LDADD)
+
+if FUZZING
+FUZZERS += tests/fuzz/vmspec-fuzz
+tests_fuzz_vmspec_fuzz_SOURCES = tests/fuzz/vmspec-fuzz.c tests/fuzz/fuzz.h $(FUZZ_LIB_SOURCES) \
+	gateway/gateway.h gateway/domain.h gateway/qmp.h gateway/dom_qemu.c gateway/qmp.c \
+	gateway/conf.c gateway/site.c
+tests_fuzz_vmspec_fuzz_CFLAGS = $(VMSPEC_FUZZ_CFLAGS) $(FUZZ_SAN)
+tests_fuzz_vmspec_fuzz_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_SAN)
+tests_fuzz_vmspec_fuzz_LDADD = $(OPENSSL_LIBS) $(SQLITE_LIBS) $(JANSSON_LIBS) -lpthread
+endif
