@@ -566,7 +566,8 @@ struct mig {
 	uint64_t bytes;
 	int passes, mirrors;
 	long long dirty_mbs, link_mbit, bw_mbit;
-	int64_t dirty_t0;
+	int64_t dirty_t0, rtt_us;
+	size_t window;
 	int auto_bw;
 	char digest[80];
 	char escalated[64];
@@ -1056,9 +1057,32 @@ linkup_main(void *arg)
 {
 	struct linkup *lu = arg;
 	struct mig *m = lu->m;
+	struct fed_client *c = NULL;
+	struct fy_error e = { 0, "" };
 
+	/*
+	 * The channel window bounds what is in flight when QEMU stops the
+	 * guest: twice the bandwidth-delay product, from one timed call.
+	 */
+	if (peer_client(m->s, m->j->peer, 10, &c, &e) == 0) {
+		struct fy__HelloResponse h;
+		int64_t t0 = fy_mono_us();
+		memset(&h, 0, sizeof(h));
+		if (soap_call_fy__Hello(fed_client_soap(c), "http://peer/fed", NULL, m->s->conf.site_name,
+		    fy_now_ms(), &h) == SOAP_OK) {
+			uint64_t rtt_us = (uint64_t)(fy_mono_us() - t0);
+			uint64_t w = (uint64_t)m->s->conf.tp_link_rate * 1000000 / 8 * 2 * rtt_us / 1000000;
+			if (w < 2 * lu->cfg.chunk_size)
+				w = 2 * lu->cfg.chunk_size;
+			if (w < lu->cfg.window)
+				lu->cfg.window = (size_t)w;
+			m->rtt_us = (int64_t)rtt_us;
+		}
+		fed_client_free(c);
+	}
 	if ((lu->r = data_session_open(m->s, m->j->peer, &lu->cfg, &m->sess, &lu->err)) != 0)
 		return NULL;
+	m->window = lu->cfg.window;
 	lu->pr.sess = m->sess;
 	lu->pr.ms = 1000;
 	lu->pr.r = FY_ERR_SYSTEM;
@@ -1590,8 +1614,9 @@ source_run(struct mig *m)
 	}
 	hold("prepared");
 	/* Perform: our relay sockets, then QEMU. */
-	if ((r = job_record(j, "perform", NULL, "%s prepared the incoming VM; the transport is up (%lld Mbit/s "
-	    "measured over it)", j->peer, m->link_mbit)) != 0) {
+	if ((r = job_record(j, "perform", NULL, "%s prepared the incoming VM; the transport is up: %lld Mbit/s "
+	    "measured over it, round trip %.1f ms, channel window %zu KiB", j->peer, m->link_mbit,
+	    (double)m->rtt_us / 1000, m->window >> 10)) != 0) {
 		fy_fail(&err, r, "cannot record the phase");
 		goto fail;
 	}
@@ -1634,7 +1659,9 @@ source_run(struct mig *m)
 			goto fail;
 		m->verify_ms = fy_mono_ms() - t;
 	}
+	log_debug("job %s: +%lld ms after completion: mirrors and checks done", j->id, (long long)(fy_mono_ms() - m->t_completed));
 	(void)d->ops->lookup(d, j->vm, NULL, &m->st, &err);	/* the last heartbeat before the stun */
+	log_debug("job %s: +%lld ms: lookup done", j->id, (long long)(fy_mono_ms() - m->t_completed));
 	/*
 	 * The relays and the session are closed after Finish, not before: the
 	 * destination checks that QEMU loaded the whole state, and the guest
@@ -1652,7 +1679,9 @@ source_run(struct mig *m)
 		fy_fail(&err, r, "cannot record the phase");
 		goto fail;
 	}
+	log_debug("job %s: +%lld ms: finish recorded", j->id, (long long)(fy_mono_ms() - m->t_completed));
 	r = send_finish(m, &resumed_ms, &err);
+	log_debug("job %s: +%lld ms: finish answered", j->id, (long long)(fy_mono_ms() - m->t_completed));
 	m->switchover_ms = fy_mono_ms() - m->t_completed;
 	mig_cleanup(m);
 	if (r == FY_ERR_PEER) {
