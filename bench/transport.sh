@@ -10,8 +10,11 @@
 # bbr (plain TCP, no encryption: the raw ceiling), and socat + OpenSSL (one
 # TLS stream).  Each runs SECS seconds (default 20; Ferry also stops at 2 GiB).
 # Prints goodput at the receiver, the ratio to the link's payload ceiling
-# (965 Mbit/s at MTU 1500), CPU seconds per GiB at each end, the emulator's
-# own drop counter (a run is valid only when it is 0), and Ferry / best peer.
+# (965 Mbit/s at MTU 1500), CPU seconds per GiB at each end, the packets the
+# emulated bottleneck queue dropped during the run (both directions: what
+# the senders overran it by; random loss not included), the emulator's own
+# drop counter (a run is valid only when it is 0), and Ferry / best peer.
+# The emulator must be built: make -C BUILDDIR tests/tools/wanem.
 # Needs root, iperf3, socat, openssl, python3.  PROFILES="a b" and
 # TOOLS="ferry iperf3 socat" limit the run.
 set -u
@@ -54,8 +57,17 @@ start_ferryd() {	# start_ferryd SIDE
 }
 ctl() { local s=$1; shift; "$B/gateway/ferryctl" -s "$D/$s/sock" "$@"; }
 
+# Bottleneck queue drops so far, both directions.
+qdrops() {
+	local j
+	j=$(wan_stats 2>/dev/null) || { echo 0; return; }
+	echo $(($(wan_stat ab queue_drops "$j") + $(wan_stat ba queue_drops "$j")))
+}
+mark() { wan_mark; Q0=$(qdrops); }
+
 row() {	# row PROFILE TOOL MBIT CPU_SEND CPU_RECV VALID
-	printf '%-3s %-22s %9.1f %7.3f %10.2f %10.2f %6s\n' "$1" "$2" "$3" "$(awk -v g="$3" -v c=$CEIL 'BEGIN{print g/c}')" "$4" "$5" "$6"
+	printf '%-3s %-22s %9.1f %7.3f %10.2f %10.2f %8s %6s\n' "$1" "$2" "$3" "$(awk -v g="$3" -v c=$CEIL 'BEGIN{print g/c}')" "$4" "$5" \
+	    "$(($(qdrops) - Q0))" "$6"
 	echo "$1|$2|$3" >>"$D/results"
 }
 
@@ -65,7 +77,7 @@ cat "$D/c.pem" "$D/k.pem" >"$D/srv.pem"
 head -c $((256 << 20)) /dev/urandom >"$D/random"
 
 printf '\nTransport goodput on emulated 1 Gbit/s links, %s s per run (ceiling %s Mbit/s)\n' "$SECS" "$CEIL"
-printf '%-3s %-22s %9s %7s %10s %10s %6s\n' "" "tool" "Mbit/s" "/ceil" "CPUs/GiB tx" "CPUs/GiB rx" "valid"
+printf '%-3s %-22s %9s %7s %10s %10s %8s %6s\n' "" "tool" "Mbit/s" "/ceil" "CPUs/GiB tx" "CPUs/GiB rx" "qdrops" "valid"
 for p in $PROFILES; do
 	# shellcheck disable=SC2046
 	wan_up "bench$p" $(profile_args "$p") || { echo "profile $p: link did not come up" >&2; continue; }
@@ -73,7 +85,7 @@ for p in $PROFILES; do
 	ctl b pair join "$(ctl a pair invite 2>/dev/null)" >/dev/null || { echo "pairing failed" >&2; wan_down; continue; }
 
 	# Ferry: initiator b sends to a.
-	wan_mark
+	mark
 	ca=$(cpu_of "$FERRYD_a"); cb=$(cpu_of "$FERRYD_b")
 	j=$(ctl b --json link test a --seconds "$SECS" --bytes 2G --streams "${FERRY_STREAMS:-auto}")
 	ca2=$(cpu_of "$FERRYD_a"); cb2=$(cpu_of "$FERRYD_b")
@@ -92,7 +104,7 @@ for p in $PROFILES; do
 	for cc in cubic bbr; do
 		case " $TOOLS " in *" iperf3 "*) ;; *) continue ;; esac
 		for n in 1 8; do
-			wan_mark
+			mark
 			wan_bg b iperf3 -s -1 -p 5201 >/dev/null 2>&1
 			sleep 0.3
 			j=$(wan_exec a iperf3 -c "$(wan_addr b)" -p 5201 -t "$SECS" -P "$n" -C "$cc" -J 2>/dev/null)
@@ -108,7 +120,7 @@ for p in $PROFILES; do
 
 	# socat + OpenSSL: one TLS 1.3 stream of random data, counted at the receiver.
 	case " $TOOLS " in *" socat "*) ;; *) wan_down; rm -rf "$D/a" "$D/b"; continue ;; esac
-	wan_mark
+	mark
 	rm -f "$D/count"
 	wan_bg b bash -c "TIMEFORMAT='%U %S'; { time socat -u OPENSSL-LISTEN:5300,reuseaddr,cert=$D/srv.pem,verify=0 STDOUT | wc -c >$D/count; } 2>$D/cpu_rx"
 	sleep 0.5

@@ -116,11 +116,12 @@ print_summary(json_t *job)
 	if (json_is_string(json_object_get(job, "error")))
 		printf("  reason          %s\n", ctl_js(job, "error"));
 	if ((v = ji(p, "total_ms")) >= 0)
-		printf("  total time      %.2f s\n", (double)v / 1000);
+		printf("  total time      %.2f s (until the guest runs at the destination)\n", (double)v / 1000);
 	if ((v = ji(p, "downtime_ms")) >= 0 && strcmp(ctl_js(job, "outcome"), "succeeded") == 0)
 		printf("  downtime        %lld ms (QEMU)\n", v);
 	if ((v = ji(p, "switchover_ms")) >= 0)
-		printf("  switchover      %lld ms (stopped at the source to resumed at the destination, after the copy)\n", v);
+		printf("  switchover      %lld ms (from the end of the copy to the resume at the destination%s)\n", v,
+		    ji(p, "verify_ms") >= 0 ? ", with the memory check" : "");
 	if ((v = ji(p, "guest_pause_ms")) >= 0)
 		printf("  guest pause     %lld ms (heartbeat gap on the serial console%s)\n", v,
 		    ji(p, "verify_ms") >= 0 ? ", includes the memory check" : "");
@@ -132,6 +133,8 @@ print_summary(json_t *job)
 	}
 	if ((v = ji(p, "disks")) > 0)
 		printf("  disks mirrored  %lld\n", v);
+	if ((v = ji(p, "confirm_ms")) >= 0)
+		printf("  source removed  %lld ms after the resume\n", v);
 	if (json_is_string(json_object_get(p, "escalated")))
 		printf("  escalated       %s\n", ctl_js(p, "escalated"));
 	if (json_is_string(json_object_get(p, "integrity")))

@@ -566,7 +566,7 @@ struct mig {
 	uint64_t bytes;
 	int passes, mirrors;
 	long long dirty_mbs, link_mbit, bw_mbit;
-	int64_t dirty_t0, rtt_us;
+	int64_t dirty_t0, rtt_us, confirm_ms;
 	size_t window;
 	int auto_bw;
 	char digest[80];
@@ -1062,7 +1062,8 @@ linkup_main(void *arg)
 
 	/*
 	 * The channel window bounds what is in flight when QEMU stops the
-	 * guest: twice the bandwidth-delay product, from one timed call.
+	 * guest: three bandwidth-delay products (one is not enough to ride
+	 * out a loss on a long link), the round trip from one timed call.
 	 */
 	if (peer_client(m->s, m->j->peer, 10, &c, &e) == 0) {
 		struct fy__HelloResponse h;
@@ -1071,7 +1072,7 @@ linkup_main(void *arg)
 		if (soap_call_fy__Hello(fed_client_soap(c), "http://peer/fed", NULL, m->s->conf.site_name,
 		    fy_now_ms(), &h) == SOAP_OK) {
 			uint64_t rtt_us = (uint64_t)(fy_mono_us() - t0);
-			uint64_t w = (uint64_t)m->s->conf.tp_link_rate * 1000000 / 8 * 2 * rtt_us / 1000000;
+			uint64_t w = (uint64_t)m->s->conf.tp_link_rate * 1000000 / 8 * 3 * rtt_us / 1000000;
 			if (w < 2 * lu->cfg.chunk_size)
 				w = 2 * lu->cfg.chunk_size;
 			if (w < lu->cfg.window)
@@ -1084,10 +1085,47 @@ linkup_main(void *arg)
 		return NULL;
 	m->window = lu->cfg.window;
 	lu->pr.sess = m->sess;
-	lu->pr.ms = 1000;
+	/* About 30 round trips: enough for the congestion window to open, at most a second. */
+	lu->pr.ms = m->rtt_us > 0 ? (int)(m->rtt_us * 30 / 1000) : 1000;
+	if (lu->pr.ms < 300)
+		lu->pr.ms = 300;
+	if (lu->pr.ms > 1000)
+		lu->pr.ms = 1000;
 	lu->pr.r = FY_ERR_SYSTEM;
 	probe_main(&lu->pr);
 	return NULL;
+}
+
+/* Take one step of the convergence policy: "throttle" or "xbzrle". */
+static void
+escalate(struct mig *m, const char *what, long long throttle_max, const char *why)
+{
+	struct fy_error e = { 0, "" };
+	int r;
+
+	if (strcmp(what, "throttle") == 0) {
+		/*
+		 * QEMU raises the throttle by the increment every second pass that
+		 * still dirties too much: reach the bound in two raises.
+		 */
+		json_int_t inc = (throttle_max + 1) / 2;
+		if (inc < 1)
+			inc = 1;
+		r = qmp_exec(m->q, "migrate-set-parameters", json_pack("{s:I, s:I, s:I}", "cpu-throttle-initial", inc,
+		    "cpu-throttle-increment", inc, "max-cpu-throttle", (json_int_t)throttle_max), NULL, JOB_QMP_MS, &e);
+	} else {
+		json_int_t cache = 1 << 20;
+		while (cache * 2 <= (json_int_t)(m->spec.memory_mib << 20) / 2 && cache < (256 << 20))
+			cache *= 2;
+		r = qmp_exec(m->q, "migrate-set-parameters", json_pack("{s:I}", "xbzrle-cache-size", cache), NULL,
+		    JOB_QMP_MS, &e);
+	}
+	if (r != 0)
+		log_warnx("job %s: cannot escalate to %s: %s", m->j->id, what, e.msg);
+	snprintf(m->escalated + strlen(m->escalated), sizeof(m->escalated) - strlen(m->escalated), "%s%s",
+	    m->escalated[0] ? "," : "", what);
+	(void)job_record(m->j, "perform", NULL, "%s: %s", why, strcmp(what, "throttle") == 0 ?
+	    "throttling the guest's CPU" : "xbzrle delta compression on");
 }
 
 /*
@@ -1153,6 +1191,17 @@ migrate_memory(struct mig *m, struct fy_error *err)
 		json_object_set_new(setp, "multifd-channels", json_integer(multifd));
 	if ((r = qmp_exec(m->q, "migrate-set-parameters", setp, NULL, JOB_QMP_MS, err)) != 0)
 		return r;
+	/*
+	 * The estimate says pre-copy cannot converge (the guest dirties faster
+	 * than QEMU may send): take the first step now rather than after
+	 * passes that cannot succeed.
+	 */
+	if (nsteps > 0 && m->dirty_mbs > 0 && m->dirty_mbs * 8 > bw) {
+		char why[160];
+		snprintf(why, sizeof(why), "the guest dirties about %lld Mbit/s, more than the %lld Mbit/s the "
+		    "migration may use", m->dirty_mbs * 8, bw);
+		escalate(m, steps[step++], throttle_max, why);
+	}
 	snprintf(uri, sizeof(uri), "unix:%s", m->mig_sock);
 	m->t_mem = fy_mono_ms();
 	if ((r = qmp_exec(m->q, "migrate", json_pack("{s:s}", "uri", uri), NULL, JOB_QMP_MS, err)) != 0)
@@ -1268,37 +1317,12 @@ migrate_memory(struct mig *m, struct fy_error *err)
 				    pass - step_pass < 2 * m->s->conf.mig_stall_passes + 6) {
 					/* QEMU raises the throttle once per pass: let it reach the bound. */
 				} else if (step < nsteps) {
-					const char *what = steps[step++];
-					struct fy_error e2 = { 0, "" };
+					char why[160];
 					step_pass = pass;
-					if (strcmp(what, "throttle") == 0) {
-						/*
-						 * QEMU raises the throttle by the increment every second
-						 * pass that still dirties too much: reach the bound in two
-						 * raises.
-						 */
-						json_int_t inc = (throttle_max + 1) / 2;
-						if (inc < 1)
-							inc = 1;
-						r = qmp_exec(m->q, "migrate-set-parameters", json_pack("{s:I, s:I, s:I}",
-						    "cpu-throttle-initial", inc, "cpu-throttle-increment", inc,
-						    "max-cpu-throttle", (json_int_t)throttle_max), NULL, JOB_QMP_MS, &e2);
-					} else {
-						json_int_t cache = 1 << 20;
-						while (cache * 2 <= (json_int_t)(m->spec.memory_mib << 20) / 2 &&
-						    cache < (256 << 20))
-							cache *= 2;
-						r = qmp_exec(m->q, "migrate-set-parameters", json_pack("{s:I}",
-						    "xbzrle-cache-size", cache), NULL, JOB_QMP_MS, &e2);
-					}
-					if (r != 0)
-						log_warnx("job %s: cannot escalate to %s: %s", m->j->id, what, e2.msg);
-					snprintf(m->escalated + strlen(m->escalated), sizeof(m->escalated) -
-					    strlen(m->escalated), "%s%s", m->escalated[0] ? "," : "", what);
-					(void)job_record(m->j, "perform", NULL, "pass %lld: expected downtime %lld ms "
-					    "above the %lld ms limit for %lld passes: %s", (long long)pass, (long long)exp,
-					    downtime, m->s->conf.mig_stall_passes, strcmp(what, "throttle") == 0 ?
-					    "throttling the guest's CPU" : "xbzrle delta compression on");
+					snprintf(why, sizeof(why), "pass %lld: expected downtime %lld ms above the %lld ms limit "
+					    "for %lld passes", (long long)pass, (long long)exp, downtime,
+					    m->s->conf.mig_stall_passes);
+					escalate(m, steps[step++], throttle_max, why);
 				} else {
 					json_decref(ret);
 					return fy_fail(err, FY_ERR_CONVERGE, "did not converge: expected downtime %lld ms "
@@ -1443,6 +1467,8 @@ summary_set(struct mig *m, const char *outcome, int64_t resumed_ms, int64_t firs
 		json_object_set_new(p, "memory_ms", json_integer(m->t_done - m->t_mem));
 	if (m->switchover_ms > 0)
 		json_object_set_new(p, "switchover_ms", json_integer(m->switchover_ms));
+	if (m->confirm_ms > 0)
+		json_object_set_new(p, "confirm_ms", json_integer(m->confirm_ms));
 	if (m->link_mbit > 0)
 		json_object_set_new(p, "link_mbit", json_integer(m->link_mbit));
 	if (m->escalated[0])
@@ -1701,13 +1727,15 @@ source_run(struct mig *m)
 		source_settle(m, err.msg);
 		return;
 	}
+	/* The migration is over for the guest: it runs at the destination. */
+	m->t_done = fy_mono_ms();
 	hold("after-finish");
 	/* Confirm: the destination runs it; our copy goes. */
 	if ((r = job_record(j, "confirm", NULL, "%s resumed %s; removing the copy here", j->peer, j->vm)) != 0)
 		log_warnx("job %s: cannot record confirm; doing it anyway (the destination runs the VM)", j->id);
 	if ((r = d->ops->outgoing_confirm(d, j->vm, &err)) != 0)
 		log_warnx("job %s: removing the source copy: %s", j->id, err.msg);
-	m->t_done = fy_mono_ms();
+	m->confirm_ms = fy_mono_ms() - m->t_done;
 	{
 		struct job_outcome o;
 		struct fy_error e2 = { 0, "" };

@@ -17,7 +17,7 @@ PIDS=()
 WAN=0
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '\033[2m$ %s\033[0m\n' "$*"; "$@"; }
+run() { printf '\033[2m$'; printf ' %q' "$@"; printf '\033[0m\n'; "$@"; }
 cleanup() {
 	local p f
 	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
