@@ -567,6 +567,7 @@ struct mig {
 	int passes, mirrors;
 	long long dirty_mbs, link_mbit, bw_mbit;
 	int64_t dirty_t0, rtt_us, confirm_ms;
+	int dirty_done;
 	size_t window;
 	int auto_bw;
 	char digest[80];
@@ -1015,32 +1016,50 @@ dirty_start(struct mig *m)
 	}
 }
 
-static void
-dirty_collect(struct mig *m)
+/*
+ * The sample started at Begin takes a second: 1 when it has just become
+ * available (m->dirty_mbs set), 0 otherwise.  Never waits.
+ */
+static int
+dirty_poll(struct mig *m)
 {
 	struct fy_error e = { 0, "" };
 	json_t *ret = NULL;
 	json_int_t rate = -1;
-	int i;
+	const char *st;
 
-	if (m->dirty_t0 == 0)
-		return;
-	for (i = 0; i < 40 && !m->j->cancel; i++) {
-		const char *st;
-		if (qmp_exec(m->q, "query-dirty-rate", NULL, &ret, JOB_QMP_MS, &e) != 0)
-			return;
-		st = json_string_value(json_object_get(ret, "status"));
-		if (st != NULL && strcmp(st, "measured") == 0) {
-			(void)qmp_get_int(ret, "dirty-rate", &rate);	/* MB/s */
-			json_decref(ret);
-			break;
-		}
-		json_decref(ret);
-		ret = NULL;
-		msleep(50);
+	if (m->dirty_t0 == 0 || m->dirty_done || fy_mono_ms() - m->dirty_t0 < 1000)
+		return 0;
+	if (qmp_exec(m->q, "query-dirty-rate", NULL, &ret, JOB_QMP_MS, &e) != 0) {
+		m->dirty_done = 1;
+		return 0;
 	}
-	if (rate >= 0)
+	st = json_string_value(json_object_get(ret, "status"));
+	if (st != NULL && strcmp(st, "measured") == 0) {
+		(void)qmp_get_int(ret, "dirty-rate", &rate);	/* MB/s */
+		m->dirty_done = 1;
 		m->dirty_mbs = rate;
+	} else if (fy_mono_ms() - m->dirty_t0 > 10000)
+		m->dirty_done = 1;
+	json_decref(ret);
+	return rate >= 0;
+}
+
+static long long pint(json_t *, const char *, long long);
+
+static void
+dirty_record(struct mig *m)
+{
+	long long cap = pint(m->j->params, "bandwidth_mbit", 0), lim = m->link_mbit;
+
+	if (cap > 0 && (lim <= 0 || cap < lim))
+		lim = cap;
+	(void)job_record(m->j, "perform", NULL, "the guest dirties about %lld MB/s (%lld Mbit/s); the link measured "
+	    "%lld Mbit/s%s%.0lld%s: %s", m->dirty_mbs, m->dirty_mbs * 8, m->link_mbit,
+	    cap > 0 ? ", --bandwidth caps the migration at " : "", cap > 0 ? cap : 0, cap > 0 ? " Mbit/s" : "",
+	    lim <= 0 ? "no rate to compare with" : m->dirty_mbs * 8 < lim / 2 ?
+	    "pre-copy should converge by itself" : m->dirty_mbs * 8 < lim ?
+	    "pre-copy should converge, slowly" : "it will not converge without the policy");
 }
 
 /* The transport to the peer and a probe of its goodput, while the destination prepares. */
@@ -1257,6 +1276,20 @@ migrate_memory(struct mig *m, struct fy_error *err)
 		}
 		if (pass >= 2)
 			finish_warm(m);
+		/*
+		 * The estimate arrived during the first, bulk, pass (it copies all
+		 * memory whatever the guest dirties): act on it before the dirty
+		 * passes begin.
+		 */
+		if (dirty_poll(m)) {
+			dirty_record(m);
+			if (step == 0 && nsteps > 0 && pass <= 1 && m->dirty_mbs * 8 > m->bw_mbit) {
+				char why[160];
+				snprintf(why, sizeof(why), "the guest dirties about %lld Mbit/s, more than the %lld "
+				    "Mbit/s the migration may use", m->dirty_mbs * 8, m->bw_mbit);
+				escalate(m, steps[step++], throttle_max, why);
+			}
+		}
 		if (strcmp(status, "failed") == 0 || strcmp(status, "cancelled") == 0) {
 			const char *d = json_string_value(json_object_get(ret, "error-desc"));
 			json_decref(p);
@@ -1664,16 +1697,13 @@ source_run(struct mig *m)
 	m->acc_up = 1;
 	if (m->spec.ndisks > 0 && (r = mirror_disks(m, &err)) != 0)
 		goto fail;
-	dirty_collect(m);
-	if ((r = job_record(j, "perform", NULL, "memory pre-copy of %llu MiB; the guest dirties about %lld MB/s "
-	    "(%lld Mbit/s) against %lld Mbit/s measured on the link: %s", (unsigned long long)m->spec.memory_mib,
-	    m->dirty_mbs, m->dirty_mbs * 8, m->link_mbit, m->dirty_mbs < 0 || m->link_mbit <= 0 ? "no estimate" :
-	    m->dirty_mbs * 8 < m->link_mbit / 2 ? "pre-copy should converge by itself" :
-	    m->dirty_mbs * 8 < m->link_mbit ? "pre-copy should converge, slowly" :
-	    "it will not converge without the policy")) != 0) {
+	if ((r = job_record(j, "perform", NULL, "memory pre-copy of %llu MiB", (unsigned long long)m->spec.memory_mib)) != 0) {
 		fy_fail(&err, r, "cannot record the phase");
 		goto fail;
 	}
+	/* QEMU's dirty-rate sample (started at Begin) is in by now, or arrives during the bulk pass. */
+	if (dirty_poll(m))
+		dirty_record(m);
 	if ((r = migrate_memory(m, &err)) != 0)
 		goto fail;
 	/* The guest is stopped here now; the disks settle, then the destination takes over. */
