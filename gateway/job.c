@@ -314,7 +314,9 @@ job_record(struct job *j, const char *phase, const char *outcome, const char *fm
 		goto fail;
 	if ((r = fy_db_commit(db)) != 0)
 		goto fail;
+	pthread_mutex_lock(&j->s->jobs->mtx);
 	snprintf(j->phase, sizeof(j->phase), "%s", phase);
+	pthread_mutex_unlock(&j->s->jobs->mtx);
 	log_info("job %s (%s %s %s): %s%s%s", j->id, j->vm, j->role == JOB_SOURCE ? "to" : "from", j->peer,
 	    phase, outcome ? ", " : "", outcome ? outcome : "");
 	goto out;
@@ -546,6 +548,7 @@ struct relay {
 struct mig {
 	struct job *j;
 	struct site *s;
+	int refs;			/* the worker and each relay thread, under mtx */
 	struct vm_spec spec, out;
 	struct vm_status st;
 	struct tp_session *sess;
@@ -574,6 +577,8 @@ struct mig {
 	char escalated[64];
 };
 
+static void mig_put(struct mig *);
+
 static void *
 relay_main(void *arg)
 {
@@ -597,6 +602,7 @@ relay_main(void *arg)
 	m->active--;
 	pthread_mutex_unlock(&m->mtx);
 	free(rl);
+	mig_put(m);
 	return NULL;
 }
 
@@ -625,12 +631,14 @@ relay_start(struct mig *m, int fd, int nbd)
 	}
 	pthread_mutex_lock(&m->mtx);
 	m->active++;
+	m->refs++;		/* a relay left behind by mig_cleanup must not outlive m */
 	pthread_mutex_unlock(&m->mtx);
 	if (pthread_create(&t, NULL, relay_main, rl) != 0) {
 		tp_channel_free(rl->ch);
 		close(fd);
 		pthread_mutex_lock(&m->mtx);
 		m->active--;
+		m->refs--;
 		pthread_mutex_unlock(&m->mtx);
 		free(rl);
 		return;
@@ -838,57 +846,87 @@ mirror_disks(struct mig *m, struct fy_error *err)
 	return 0;
 }
 
-/* After the memory is across: complete the mirrors (a graceful cancel after READY). */
+/*
+ * After the memory is across: complete the mirrors, a graceful cancel after
+ * READY (QEMU copies what is left, then reports BLOCK_JOB_COMPLETED).  A
+ * mirror that was not ready, or that ends with an error or cancelled, fails
+ * the job: the destination must not run on a disk that may differ.
+ */
 static int
 mirror_complete(struct mig *m, struct fy_error *err)
 {
 	char jid[32];
 	int64_t deadline = fy_mono_ms() + 60000;
-	int i, r;
+	json_t *ret = NULL, *bj;
+	size_t k;
+	int i, r, done = 0, ready = 0;
 
+	if ((r = qmp_exec(m->q, "query-block-jobs", NULL, &ret, JOB_QMP_MS, err)) != 0)
+		return r;
+	json_array_foreach(ret, k, bj) {
+		const char *id = json_string_value(json_object_get(bj, "device"));
+		if (id != NULL && strncmp(id, "ferry-", 6) == 0 && json_is_true(json_object_get(bj, "ready")))
+			ready++;
+	}
+	json_decref(ret);
+	if (ready != m->mirrors)
+		return fy_fail(err, FY_ERR_IO, "%d of %d disk mirrors are still in sync at the stun (a mirror "
+		    "failed; see the VM's qemu.log)", ready, m->mirrors);
 	for (i = 0; i < m->spec.ndisks; i++) {
 		snprintf(jid, sizeof(jid), "ferry-%s", m->spec.disks[i].id);
 		if ((r = qmp_exec(m->q, "block-job-cancel", json_pack("{s:s}", "device", jid), NULL, JOB_QMP_MS,
 		    err)) != 0)
 			return r;
 	}
-	for (;;) {
-		json_t *ret = NULL, *bj;
-		size_t k;
-		int n = 0;
+	while (done < m->mirrors) {
+		json_t *ev = NULL, *data;
+		const char *name, *dev;
+		int64_t left = deadline - fy_mono_ms();
 
-		if ((r = qmp_exec(m->q, "query-block-jobs", NULL, &ret, JOB_QMP_MS, err)) != 0)
-			return r;
-		json_array_foreach(ret, k, bj) {
-			const char *id = json_string_value(json_object_get(bj, "device"));
-			if (id != NULL && strncmp(id, "ferry-", 6) == 0)
-				n++;
-		}
-		json_decref(ret);
-		if (n == 0)
-			return 0;
-		if (fy_mono_ms() > deadline)
+		if (left <= 0)
 			return fy_fail(err, FY_ERR_TIMEOUT, "disk mirrors did not complete within 60 s");
-		msleep(50);
+		if ((r = qmp_event(m->q, &ev, (int)left, err)) != 0)
+			return r;
+		name = json_string_value(json_object_get(ev, "event"));
+		data = json_object_get(ev, "data");
+		dev = json_string_value(json_object_get(data, "device"));
+		if (name == NULL || dev == NULL || strncmp(dev, "ferry-", 6) != 0) {
+			json_decref(ev);
+			continue;
+		}
+		if (strcmp(name, "BLOCK_JOB_COMPLETED") == 0 && json_object_get(data, "error") == NULL) {
+			done++;
+		} else if (strcmp(name, "BLOCK_JOB_COMPLETED") == 0 || strcmp(name, "BLOCK_JOB_CANCELLED") == 0 ||
+		    strcmp(name, "BLOCK_JOB_ERROR") == 0) {
+			const char *why = json_string_value(json_object_get(data, "error"));
+			r = fy_fail(err, FY_ERR_IO, "disk mirror %s ended badly (%s%s%s)", dev, name, why ? ": " : "",
+			    why ? why : "");
+			json_decref(ev);
+			return r;
+		}
+		json_decref(ev);
 	}
+	return 0;
 }
 
-/* Stop the source's side of a failed perform: cancel QEMU's work, keep the guest running. */
-static void
+/*
+ * Stop the source's side of a failed perform: cancel QEMU's work, keep the
+ * guest running.  1 when it runs here afterwards, 0 when it could not be
+ * confirmed.
+ */
+static int
 source_rollback(struct mig *m)
 {
 	struct fy_error e = { 0, "" };
 	json_t *ret = NULL;
 	char jid[32];
-	int i;
-
-	int own = 0;
+	int i, own = 0, running = 0;
 
 	/* The relay and our monitor may be gone already (a failure after the copy, a restart). */
 	if (m->q == NULL) {
 		if (m->st.job_qmp_path[0] == '\0' || qmp_open(m->st.job_qmp_path, JOB_QMP_MS, &m->q, &e) != 0) {
 			log_warnx("job %s: cannot reach %s's QEMU to resume it: %s", m->j->id, m->j->vm, e.msg);
-			return;
+			return 0;
 		}
 		own = 1;
 	}
@@ -900,14 +938,22 @@ source_rollback(struct mig *m)
 	}
 	/* A migration that completed left the guest stopped: it runs here again. */
 	if (qmp_exec(m->q, "query-status", NULL, &ret, JOB_QMP_MS, &e) == 0) {
-		if (!json_is_true(json_object_get(ret, "running")))
-			qmp_quiet(m->q, "cont", NULL, NULL, JOB_QMP_MS, &e);
+		running = json_is_true(json_object_get(ret, "running"));
+		json_decref(ret);
+		ret = NULL;
+		if (!running && qmp_exec(m->q, "cont", NULL, NULL, JOB_QMP_MS, &e) == 0 &&
+		    qmp_exec(m->q, "query-status", NULL, &ret, JOB_QMP_MS, &e) == 0)
+			running = json_is_true(json_object_get(ret, "running"));
 		json_decref(ret);
 	}
+	if (!running)
+		log_warnx("job %s: %s is not running here after the rollback: %s", m->j->id, m->j->vm,
+		    e.msg[0] ? e.msg : "QEMU did not resume it");
 	if (own) {
 		qmp_close(m->q);
 		m->q = NULL;
 	}
+	return running;
 }
 
 static void finish_warm(struct mig *);
@@ -1565,7 +1611,8 @@ source_fail(struct mig *m, const struct fy_error *why, int prepared)
 	struct fy_error e = { 0, "" };
 	const char *outcome = why->code == FY_ERR_CANCELLED ? "cancelled" : "failed";
 
-	source_rollback(m);
+	int running = source_rollback(m);
+
 	if (prepared && peer_abort(m->j, why->msg, &e) != 0)
 		log_warnx("job %s: %s was not told to abort (%s); it removes the incoming VM on its own when "
 		    "the stream is gone", m->j->id, m->j->peer, e.msg);
@@ -1573,7 +1620,8 @@ source_fail(struct mig *m, const struct fy_error *why, int prepared)
 		(void)m->s->dom->ops->claim(m->s->dom, m->spec.name, "", &e);
 	m->t_done = fy_mono_ms();
 	summary_set(m, outcome, 0, 0);
-	(void)job_record(m->j, "done", outcome, "%s; %s keeps running at this site", why->msg, m->spec.name);
+	(void)job_record(m->j, "done", outcome, running ? "%s; %s keeps running at this site" :
+	    "%s; %s is stopped here and could not be resumed: start it by hand", why->msg, m->j->vm);
 }
 
 /* Ask the destination until it answers whether it resumed; then confirm or resume here. */
@@ -1740,21 +1788,15 @@ source_run(struct mig *m)
 	log_debug("job %s: +%lld ms: finish answered", j->id, (long long)(fy_mono_ms() - m->t_completed));
 	m->switchover_ms = fy_mono_ms() - m->t_completed;
 	mig_cleanup(m);
-	if (r == FY_ERR_PEER) {
-		/* It said no: it did not resume, so we do. */
-		source_rollback(m);
-		{
-			struct fy_error e2 = { 0, "" };
-			(void)d->ops->claim(d, j->vm, "", &e2);
-		}
-		m->t_done = fy_mono_ms();
-		summary_set(m, "failed", 0, 0);
-		(void)job_record(j, "done", "failed", "%s did not resume the VM: %s; %s keeps running here",
-		    j->peer, err.msg, j->vm);
-		return;
-	}
 	if (r != 0) {
-		source_settle(m, err.msg);
+		/*
+		 * A refusal or no answer: either way the destination's own record
+		 * decides (a refusal is recorded there as failed before it is sent).
+		 */
+		char why[400];
+		snprintf(why, sizeof(why), "%s %s: %s", j->peer, r == FY_ERR_PEER ? "did not resume the VM" :
+		    "did not answer the finish", err.msg);
+		source_settle(m, why);
 		return;
 	}
 	/* The migration is over for the guest: it runs at the destination. */
@@ -1801,37 +1843,60 @@ source_settle(struct mig *m, const char *why)
 	struct domain *d = m->s->dom;
 	struct job_outcome o;
 	struct fy_error e = { 0, "" };
-	int r, said = 0;
+	int r, said = 0, resumed_there;
 
+	/*
+	 * Only a final answer decides: "succeeded" (it runs there), "aborted"
+	 * or "failed" (it never ran there, and never will), or no such job
+	 * there.  While it is still prepared, ask it to abort and ask again;
+	 * while it is finishing, or cannot be asked, wait.
+	 */
 	for (;;) {
 		if (m->s->jobs->stopping)
 			return;
+		memset(&o, 0, sizeof(o));
 		r = peer_query(j, &o, &e);
-		if (r == 0 || r == FY_ERR_NOTFOUND || (r != FY_ERR_CONNECT && r != FY_ERR_TIMEOUT))
+		if (r == FY_ERR_NOTFOUND || (r == 0 && (strcmp(o.outcome, "succeeded") == 0 ||
+		    strcmp(o.outcome, "aborted") == 0 || strcmp(o.outcome, "failed") == 0)))
 			break;
+		if (r == 0 && o.outcome[0] == '\0' && (strcmp(o.phase, "prepare") == 0 ||
+		    strcmp(o.phase, "prepared") == 0)) {
+			struct fy_error e2 = { 0, "" };
+			if (peer_abort(j, why, &e2) == 0)
+				continue;	/* and read the outcome it recorded */
+		}
 		if (!said++)
 			(void)job_record(j, j->phase, NULL, "%s; waiting for %s to say whether it resumed %s "
 			    "(the VM stays stopped here meanwhile)", why, j->peer, j->vm);
+		if (r != 0)
+			log_info("job %s: asking %s about the outcome: %s", j->id, j->peer, e.msg);
 		msleep(JOB_RETRY_MS);
 	}
-	if (r == 0 && strcmp(o.outcome, "succeeded") == 0) {
+	resumed_there = r == 0 && strcmp(o.outcome, "succeeded") == 0;
+	if (resumed_there) {
 		(void)job_record(j, "confirm", NULL, "%s reports it resumed %s; removing the copy here", j->peer, j->vm);
-		if (d->ops->outgoing_confirm(d, j->vm, &e) != 0)
+		if (d != NULL && d->ops->outgoing_confirm(d, j->vm, &e) != 0)
 			log_warnx("job %s: removing the source copy: %s", j->id, e.msg);
 		m->t_done = fy_mono_ms();
 		summary_set(m, "succeeded", o.resumed_ms, o.first_line_ms);
 		(void)job_record(j, "done", "succeeded", "%s runs at %s", j->vm, j->peer);
 		return;
 	}
-	/* It did not resume (or never heard of the job): make sure it will not, then resume here. */
-	if (r == 0 && strcmp(o.outcome, "") == 0)
-		(void)peer_abort(j, why, &e);
-	source_rollback(m);
-	(void)d->ops->claim(d, j->vm, "", &e);
+	/* It did not resume and will not: resume here. */
+	if (!source_rollback(m)) {
+		m->t_done = fy_mono_ms();
+		summary_set(m, "failed", 0, 0);
+		(void)job_record(j, "done", "failed", "%s; %s did not resume it (%s), but %s could not be resumed here "
+		    "either: start it by hand (ferryctl vm start %s)", why, j->peer, r == 0 ? o.outcome : "no such job",
+		    j->vm, j->vm);
+		return;
+	}
+	if (d != NULL)
+		(void)d->ops->claim(d, j->vm, "", &e);
 	m->t_done = fy_mono_ms();
 	summary_set(m, "failed", 0, 0);
-	(void)job_record(j, "done", "failed", "%s; %s did not resume it (%s%s); %s keeps running here", why, j->peer,
-	    r == 0 ? o.outcome : "unknown job", r == 0 && o.error[0] ? o.error : "", j->vm);
+	(void)job_record(j, "done", "failed", "%s; %s did not resume it (%s%s%s); %s keeps running here", why, j->peer,
+	    r == 0 ? o.outcome : "no such job there", r == 0 && o.error[0] ? ": " : "", r == 0 ? o.error : "", j->vm);
 }
 
 static void *
@@ -1844,9 +1909,7 @@ source_main(void *arg)
 	m->s->jobs->workers--;
 	pthread_mutex_unlock(&m->s->jobs->mtx);
 	job_save_progress(m->j);
-	job_unref(m->j);
-	pthread_mutex_destroy(&m->mtx);
-	free(m);
+	mig_put(m);
 	return NULL;
 }
 
@@ -1859,10 +1922,27 @@ mig_new(struct job *j)
 		return NULL;
 	m->j = j;
 	m->s = j->s;
+	m->refs = 1;
 	m->mig_lfd = m->nbd_lfd = -1;
 	m->dirty_mbs = -1;
 	pthread_mutex_init(&m->mtx, NULL);
 	return m;
+}
+
+/* Drop a reference to m; the last one releases the job's reference and m. */
+static void
+mig_put(struct mig *m)
+{
+	int last;
+
+	pthread_mutex_lock(&m->mtx);
+	last = --m->refs == 0;
+	pthread_mutex_unlock(&m->mtx);
+	if (!last)
+		return;
+	job_unref(m->j);
+	pthread_mutex_destroy(&m->mtx);
+	free(m);
 }
 
 static int
@@ -1907,6 +1987,14 @@ recover_source_main(void *arg)
 	char why[200];
 
 	snprintf(why, sizeof(why), "ferryd restarted during %s", j->phase);
+	if (strcmp(j->phase, "finish") == 0) {
+		/* Only the destination knows whether it resumed: ask, whatever is left here. */
+		if (d != NULL)
+			(void)d->ops->lookup(d, j->vm, &m->spec, &m->st, &e);
+		m->t_start = fy_mono_ms();
+		source_settle(m, why);
+		goto out;
+	}
 	if (d == NULL || d->ops->lookup(d, j->vm, &m->spec, &m->st, &e) != 0) {
 		if (strcmp(j->phase, "confirm") == 0)
 			(void)job_record(j, "done", "succeeded", "%s: the source copy was already removed", why);
@@ -1937,9 +2025,7 @@ out:
 	pthread_mutex_lock(&m->s->jobs->mtx);
 	m->s->jobs->workers--;
 	pthread_mutex_unlock(&m->s->jobs->mtx);
-	job_unref(j);
-	pthread_mutex_destroy(&m->mtx);
-	free(m);
+	mig_put(m);
 	return NULL;
 }
 
@@ -2004,16 +2090,26 @@ job_fed_prepare(struct site *s, const char *peer, const char *id, const char *sp
 		j = NULL;
 		goto out;
 	}
+	job_ref(j);		/* ours, while we work on it (the list holds the other) */
 	if ((r = job_insert(j, err)) != 0) {
+		job_unref(j);
 		job_unref(j);
 		j = NULL;
 		goto out;
 	}
 	j->inc.multifd = (int)pint(opts, "multifd", 0);
 	if ((r = d->ops->incoming_prepare(d, &spec, id, &j->inc, err)) != 0) {
-		(void)job_record(j, "done", "failed", "refused: %s", err->msg);
-		job_unref(j);
-		j = NULL;
+		if (dest_claim_end(j, "abort") == NULL) {
+			(void)job_record(j, "done", "failed", "refused: %s", err->msg);
+			job_unref(j);	/* the list's */
+		}
+		goto out;
+	}
+	if (j->ended_by != NULL) {
+		/* The source aborted while we prepared: what we just made goes too. */
+		struct fy_error e2 = { 0, "" };
+		(void)d->ops->incoming_abort(d, spec.name, &e2);
+		r = fy_fail(err, FY_ERR_STATE, "job %s was aborted while it was being prepared", id);
 		goto out;
 	}
 	{
@@ -2022,16 +2118,19 @@ job_fed_prepare(struct site *s, const char *peer, const char *id, const char *sp
 	}
 	if ((r = job_record(j, "prepared", NULL, "%s is waiting, paused, for its state from %s", spec.name, peer)) != 0) {
 		struct fy_error e2 = { 0, "" };
-		(void)d->ops->incoming_abort(d, spec.name, &e2);
 		fy_fail(err, r, "cannot record the job");
-		job_unref(j);
-		j = NULL;
+		if (dest_claim_end(j, "abort") == NULL) {
+			(void)d->ops->incoming_abort(d, spec.name, &e2);
+			job_unref(j);	/* the list's */
+		}
 		goto out;
 	}
 	snprintf(vm, vmcap, "%s", spec.name);
 	snprintf(uuid, uuidcap, "%s", spec.uuid);
 	/* The list keeps its reference until the job ends. */
 out:
+	if (j != NULL)
+		job_unref(j);
 	json_decref(spec_j);
 	json_decref(opts);
 	return r;
@@ -2162,8 +2261,9 @@ job_fed_finish(struct site *s, const char *peer, const char *id, const char *dig
 	if ((r = dest_job(s, peer, id, &j, err)) != 0)
 		return r;
 	if (strcmp(j->phase, "prepared") != 0 || dest_claim_end(j, "finish") != NULL) {
-		r = fy_fail(err, FY_ERR_STATE, "job %s is in phase %s%s, not prepared", id, j->phase,
-		    j->ended_by != NULL && strcmp(j->ended_by, "finish") != 0 ? " (aborted)" : "");
+		r = j->ended_by != NULL && strcmp(j->ended_by, "abort") == 0 ?
+		    fy_fail(err, FY_ERR_STATE, "job %s was aborted here; nothing to resume", id) :
+		    fy_fail(err, FY_ERR_STATE, "job %s is in phase %s, not prepared", id, j->phase);
 		goto out;
 	}
 	if ((r = job_record(j, "finish", NULL, "%s sent everything; checking the state arrived", peer)) != 0) {
@@ -2286,8 +2386,18 @@ job_fed_abort(struct site *s, const char *peer, const char *id, const char *reas
 	char why[300];
 	int r;
 
-	if ((r = dest_job(s, peer, id, &j, err)) != 0)
-		return r == FY_ERR_NOTFOUND ? 0 : r;	/* already over here */
+	if ((r = dest_job(s, peer, id, &j, err)) != 0) {
+		struct job_outcome o;
+		if (r != FY_ERR_NOTFOUND)
+			return r;
+		/* Not active: over here, or never was.  Resumed here means too late. */
+		memset(&o, 0, sizeof(o));
+		if (job_fed_query(s, peer, id, &o, err) == 0 && (strcmp(o.outcome, "succeeded") == 0 ||
+		    (o.outcome[0] == '\0' && strcmp(o.phase, "finish") == 0)))
+			return fy_fail(err, FY_ERR_STATE, "job %s %s here: too late to abort", id,
+			    o.outcome[0] ? "succeeded" : "is finishing");
+		return 0;
+	}
 	snprintf(why, sizeof(why), "%s aborted: %.200s", peer, reason ? reason : "");
 	if (dest_abort(j, why) == 0) {
 		job_unref(j);		/* the list's */
@@ -2443,7 +2553,7 @@ hk_main(void *arg)
 			    st.state == VM_CRASHED && strcmp(j->phase, "prepared") == 0) {
 				if (dest_abort(j, "the incoming VM exited (its stream broke)") == 0)
 					job_unref(j);	/* the list's */
-			} else if (fy_now_ms() - j->created_ms > (s->conf.mig_deadline + 120) * 1000 &&
+			} else if (fy_now_ms() - j->created_ms > (2 * s->conf.mig_deadline + 120) * 1000 &&
 			    strcmp(j->phase, "prepared") == 0) {
 				if (dest_abort(j, "the source did not finish within migrate_deadline") == 0)
 					job_unref(j);
