@@ -1862,8 +1862,10 @@ source_settle(struct mig *m, const char *why)
 		if (r == 0 && o.outcome[0] == '\0' && (strcmp(o.phase, "prepare") == 0 ||
 		    strcmp(o.phase, "prepared") == 0)) {
 			struct fy_error e2 = { 0, "" };
-			if (peer_abort(j, why, &e2) == 0)
+			if (peer_abort(j, why, &e2) == 0) {
+				msleep(50);
 				continue;	/* and read the outcome it recorded */
+			}
 		}
 		if (!said++)
 			(void)job_record(j, j->phase, NULL, "%s; waiting for %s to say whether it resumed %s "

@@ -1,5 +1,5 @@
 # Tests: unit (C, TAP), fuzz corpus replay (C, TAP), integration (shell, TAP).
-EXTRA_DIST += tests/integration/lib.sh
+EXTRA_DIST += tests/integration/lib.sh tests/integration/vmlib.sh
 include tests/unit/local.mk
 include tests/fuzz/local.mk
 include tests/integration/local.mk

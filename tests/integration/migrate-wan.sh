@@ -7,6 +7,7 @@
 # copy removed on its own.  Each case ends with the exactly-one-site check.
 # SPDX-License-Identifier: GPL-2.0-or-later
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/vmlib.sh"
 . "$(dirname "$0")/wan.sh"
 QEMU=${QEMU:-/usr/bin/qemu-system-x86_64}
 [ -x "$QEMU" ] || skip_all "$QEMU not installed"
@@ -31,60 +32,6 @@ sed -i "s|^listen .*|listen $(wan_addr b):7443|" "$T/b/ferryd.conf"
 ok "site a starts in its namespace" site_start a ip netns exec "$WAN_NS_A"
 ok "site b starts in its namespace" site_start b ip netns exec "$WAN_NS_B"
 ok "a and b pair across the emulated WAN" pair a b
-
-vm_state() {	# vm_state SITE VM
-	ctl "$1" --json vm list >"$T/list.json" 2>/dev/null || { echo "error"; return; }
-	python3 -c "import json,sys; l=json.load(open(sys.argv[1])); m=[v['state'] for v in l if v['name']==sys.argv[2]]; print(m[0] if m else 'absent')" "$T/list.json" "$2"
-}
-one_site() {	# one_site VM SITE
-	local other sa sb
-	[ "$2" = a ] && other=b || other=a
-	sa=$(vm_state "$2" "$1"); sb=$(vm_state "$other" "$1")
-	[ "$sa" = running ] && [ "$sb" = absent ] && return 0
-	echo "VM $1: $sa at $2, $sb at $other (want running at $2 only)"
-	return 1
-}
-heartbeats() {
-	local f=$T/$1/state/vms/$2/serial.log
-	if [ -f "$f" ]; then grep -c ' HB ' "$f" || true; else echo 0; fi
-}
-wait_beats() {
-	local n0 i
-	n0=$(heartbeats "$1" "$2")
-	for i in $(seq 1 200); do
-		[ "$(heartbeats "$1" "$2")" -ge $((n0 + $3)) ] && return 0
-		sleep 0.1
-	done
-	echo "no heartbeats from $2 at $1"
-	return 1
-}
-job_of() { sed -n 's/^job \(m-[0-9a-f]*\).*/\1/p' "$1" | head -n 1; }
-wait_phase() {
-	local i
-	for i in $(seq 1 300); do
-		ctl "$1" --json job show "$2" 2>/dev/null | grep -q "\"phase\": \"$3\"" && return 0
-		sleep 0.2
-	done
-	return 1
-}
-wait_event() {	# wait_event SITE JOB TEXT: until the job's events mention TEXT (bounded: 60 s)
-	local i
-	for i in $(seq 1 300); do
-		ctl "$1" job show "$2" 2>/dev/null | grep -q "$3" && return 0
-		sleep 0.2
-	done
-	return 1
-}
-wait_job() {
-	local i o
-	for i in $(seq 1 600); do
-		o=$(ctl "$1" --json job show "$2" 2>/dev/null | sed -n 's/^  "outcome": "\([a-z]*\)".*/\1/p')
-		[ -n "$o" ] && [ "$o" != active ] && { echo "$o"; return 0; }
-		sleep 0.2
-	done
-	echo "timeout"
-	return 1
-}
 
 cat >"$T/vm1.json" <<EOF
 { "name": "vm1", "vcpus": 1, "memory_mib": 64, "boot": "$T/calm.img", "nics": [ { "network": "net" } ] }

@@ -6,6 +6,7 @@
 # the VM runs at exactly one site, with its disks intact.
 # SPDX-License-Identifier: GPL-2.0-or-later
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/vmlib.sh"
 
 QEMU=${QEMU:-/usr/bin/qemu-system-x86_64}
 [ -x "$QEMU" ] || skip_all "$QEMU not installed"
@@ -30,26 +31,6 @@ ok "site a starts" site_start a
 ok "site b starts" site_start b
 ok "a and b pair" pair a b
 
-py() { python3 -c "$@"; }
-# jget JSON-FILE PYTHON-EXPR (the parsed document is j)
-jget() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"; }
-
-# vm_state SITE VM: shutoff, running, ..., or "absent"
-vm_state() {
-	ctl "$1" --json vm list >"$T/list.json" 2>/dev/null || { echo "error"; return; }
-	py "import json; l=json.load(open('$T/list.json')); m=[v['state'] for v in l if v['name']=='$2']; print(m[0] if m else 'absent')"
-}
-
-# The invariant: running at exactly one site (and its QEMU process alive there only).
-one_site() {	# one_site VM EXPECTED-SITE
-	local vm=$1 want=$2 other sa sb
-	[ "$want" = a ] && other=b || other=a
-	sa=$(vm_state "$want" "$vm"); sb=$(vm_state "$other" "$vm")
-	[ "$sa" = running ] && [ "$sb" = absent ] && return 0
-	echo "VM $vm: $sa at $want, $sb at $other (want running at $want only)"
-	return 1
-}
-
 define() {	# define SITE NAME IMG [extra JSON members]
 	local site=$1 name=$2 img=$3 extra=${4:-}
 	cat >"$T/$name.json" <<EOF
@@ -57,47 +38,6 @@ define() {	# define SITE NAME IMG [extra JSON members]
   "nics": [ { "network": "net-a" } ]$extra }
 EOF
 	ctl "$site" vm define "$T/$name.json" && ctl "$site" vm start "$name"
-}
-
-# heartbeats SITE VM: how many serial lines ferryd captured so far
-heartbeats() {
-	local f=$T/$1/state/vms/$2/serial.log
-	if [ -f "$f" ]; then grep -c ' HB ' "$f" || true; else echo 0; fi
-}
-
-wait_beats() {	# wait_beats SITE VM N: at least N more heartbeats within 20 s
-	local n0 i
-	n0=$(heartbeats "$1" "$2")
-	for i in $(seq 1 200); do
-		[ "$(heartbeats "$1" "$2")" -ge $((n0 + $3)) ] && return 0
-		sleep 0.1
-	done
-	echo "no heartbeats from $2 at $1"
-	return 1
-}
-
-job_of() { sed -n 's/^job \(m-[0-9a-f]*\).*/\1/p' "$1" | head -n 1; }
-
-# wait_job SITE JOB: until it is no longer active (bounded: 120 s)
-wait_job() {
-	local i o
-	for i in $(seq 1 600); do
-		o=$(ctl "$1" --json job show "$2" 2>/dev/null | sed -n 's/^  "outcome": "\([a-z]*\)".*/\1/p')
-		[ -n "$o" ] && [ "$o" != active ] && { echo "$o"; return 0; }
-		sleep 0.2
-	done
-	echo "timeout"
-	return 1
-}
-
-# wait_phase SITE JOB PHASE: until the job reached PHASE (bounded: 60 s)
-wait_phase() {
-	local i
-	for i in $(seq 1 300); do
-		ctl "$1" --json job show "$2" 2>/dev/null | grep -q "\"phase\": \"$3\"" && return 0
-		sleep 0.2
-	done
-	return 1
 }
 
 # ---------------------------------------------------------------- memory only
