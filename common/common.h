@@ -129,6 +129,8 @@ int fy_read_file(const char *path, size_t max, struct fy_buf **out) FY_WUR;
 int fy_mkdir_p(const char *path, int mode) FY_WUR;
 /* Valid site name: 1-63 chars [A-Za-z0-9._-], starting alnum. */
 int fy_valid_name(const char *);
+/* Sleep ms milliseconds, resuming after signals. */
+void fy_sleep_ms(int ms);
 /* Replace control characters (newlines, escapes) with '?', in place. */
 void fy_sanitize(char *);
 /* Split "host:port" / "[v6]:port". */

@@ -39,14 +39,6 @@ human_bytes(long long b, char *out, size_t cap)
 		snprintf(out, cap, "%lld B", b);
 }
 
-static void
-msleep(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 static int
 parse_num(const char *opt, const char *v, long long min, long long max, long long *out)
 {
@@ -173,7 +165,7 @@ wait_job(const char *id)
 		}
 		if (strcmp(outcome, "active") != 0)
 			break;
-		msleep(tty ? 200 : 500);
+		fy_sleep_ms(tty ? 200 : 500);
 	}
 	if (!ctl_json_out && tty)
 		fprintf(stderr, "\r\033[K");

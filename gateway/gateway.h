@@ -172,6 +172,8 @@ struct op_ent {
 	op_fn fn;
 };
 extern const struct op_ent fy_ops[];
+/* A time for --json: "2026-11-21 10:00:00Z", or null for none (ops.c). */
+json_t *fy_time_json(int64_t ms);
 extern const struct op_ent fy_vm_ops[];		/* ops_vm.c */
 extern const struct op_ent fy_job_ops[];	/* job.c */
 const struct op_ent *fy_op_find(const char *);

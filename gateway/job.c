@@ -171,15 +171,6 @@ qmp_quiet(struct qmp *q, const char *cmd, json_t *args, json_t **ret, int timeou
 		log_debug("QMP %s: %s", cmd, e->msg);
 }
 
-static void
-msleep(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
 static int
 xxh_file(const char *path, char *hex, size_t cap)
 {
@@ -840,7 +831,7 @@ mirror_disks(struct mig *m, struct fy_error *err)
 			    "VM's qemu.log; the destination's disk may be too small)");
 		if (ready == m->mirrors)
 			break;
-		msleep(JOB_POLL_MS);
+		fy_sleep_ms(JOB_POLL_MS);
 	}
 	hold("mirror-ready");
 	return 0;
@@ -976,7 +967,7 @@ wait_migration_event(struct qmp *q, int ms)
 
 		if (qmp_event(q, &ev, (int)(until - fy_mono_ms()), &e) != 0) {
 			if (e.code != FY_ERR_TIMEOUT)
-				msleep((int)(until > fy_mono_ms() ? until - fy_mono_ms() : 0));
+				fy_sleep_ms((int)(until > fy_mono_ms() ? until - fy_mono_ms() : 0));
 			return;
 		}
 		name = json_string_value(json_object_get(ev, "event"));
@@ -1422,7 +1413,7 @@ migrate_memory(struct mig *m, struct fy_error *err)
 		wait_migration_event(m->q, JOB_POLL_MS);
 	}
 	/* total-time and downtime read 0 at the moment of completion: ask again. */
-	msleep(2);
+	fy_sleep_ms(2);
 	if (qmp_exec(m->q, "query-migrate", NULL, &ret, JOB_QMP_MS, err) == 0) {
 		json_int_t v;
 		if (qmp_get_int(ret, "downtime", &v) == 0)
@@ -1583,7 +1574,7 @@ mig_cleanup(struct mig *m)
 			break;
 		if (i == 2000 && m->sess != NULL)
 			log_warnx("job %s: %d channels still open after 10 s", m->j->id, n);
-		msleep(5);
+		fy_sleep_ms(5);
 	}
 	if (m->active == 0) {
 		data_session_close(m->sess, 5000);
@@ -1817,7 +1808,7 @@ source_run(struct mig *m)
 		for (k = 0; k < 20; k++) {
 			if (peer_query(j, &o, &e2) == 0 && o.first_line_ms > 0)
 				break;
-			msleep(100);
+			fy_sleep_ms(100);
 		}
 		summary_set(m, "succeeded", resumed_ms, o.first_line_ms);
 	}
@@ -1863,7 +1854,7 @@ source_settle(struct mig *m, const char *why)
 		    strcmp(o.phase, "prepared") == 0)) {
 			struct fy_error e2 = { 0, "" };
 			if (peer_abort(j, why, &e2) == 0) {
-				msleep(50);
+				fy_sleep_ms(50);
 				continue;	/* and read the outcome it recorded */
 			}
 		}
@@ -1872,7 +1863,7 @@ source_settle(struct mig *m, const char *why)
 			    "(the VM stays stopped here meanwhile)", why, j->peer, j->vm);
 		if (r != 0)
 			log_info("job %s: asking %s about the outcome: %s", j->id, j->peer, e.msg);
-		msleep(JOB_RETRY_MS);
+		fy_sleep_ms(JOB_RETRY_MS);
 	}
 	resumed_there = r == 0 && strcmp(o.outcome, "succeeded") == 0;
 	if (resumed_there) {
@@ -2296,7 +2287,7 @@ job_fed_finish(struct site *s, const char *peer, const char *id, const char *dig
 			    JOB_FINISH_MS / 1000);
 			goto abort;
 		}
-		msleep(5);
+		fy_sleep_ms(5);
 	}
 	json_decref(ret);
 	ret = NULL;
@@ -2929,6 +2920,6 @@ jobs_fini(struct site *s)
 		pthread_mutex_unlock(&js->mtx);
 		if (n == 0)
 			break;
-		msleep(100);
+		fy_sleep_ms(100);
 	}
 }

@@ -26,8 +26,8 @@ arg_bool(json_t *args, const char *k)
 	return args ? json_is_true(json_object_get(args, k)) : 0;
 }
 
-static json_t *
-time_json(int64_t ms)
+json_t *
+fy_time_json(int64_t ms)
 {
 	char t[40];
 
@@ -84,7 +84,7 @@ op_status(struct site *s, const struct admin_caller *who, json_t *args, struct f
 	    "software", "ferry " PACKAGE_VERSION, "protocol", TRUST_PROTOCOL_VERSION,
 	    "capabilities", FY_CAPABILITIES,
 	    "peers", npeers, "live_invites", trust_invite_count_live(db, fy_now_ms()),
-	    "started", time_json(s->started_ms), "state_dir", s->conf.state_dir);
+	    "started", fy_time_json(s->started_ms), "state_dir", s->conf.state_dir);
 	if (j != NULL && trust_identity_prev_spki(k->id) != NULL) {
 		trust_fingerprint(trust_identity_prev_spki(k->id), fp);
 		json_object_set_new(j, "previous_fingerprint", json_string(fp));
@@ -137,7 +137,7 @@ op_invite(struct site *s, const struct admin_caller *who, json_t *args, struct f
 		goto out;
 	}
 	j = json_pack("{s:s, s:s, s:o, s:s, s:s, s:s}", "invite", str, "id", idhex,
-	    "expires", time_json(iv.expires_ms), "site", s->conf.site_name,
+	    "expires", fy_time_json(iv.expires_ms), "site", s->conf.site_name,
 	    "fingerprint", trust_identity_fingerprint(k->id), "endpoint", iv.endpoint);
 	fy_wipe(str, sizeof(str));
 out:
@@ -272,14 +272,14 @@ peer_row(const struct trust_peer *p, void *arg)
 
 	trust_fingerprint(p->spki, fp);
 	o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "name", p->name, "fingerprint", fp,
-	    "endpoint", p->endpoint, "role", p->role, "paired", time_json(p->paired_ms),
-	    "last_contact", time_json(p->last_contact_ms));
+	    "endpoint", p->endpoint, "role", p->role, "paired", fy_time_json(p->paired_ms),
+	    "last_contact", fy_time_json(p->last_contact_ms));
 	if (o == NULL)
 		return FY_ERR_NOMEM;
 	if (p->has_prev && p->prev_until_ms > fy_now_ms()) {
 		trust_fingerprint(p->spki_prev, pfp);
 		json_object_set_new(o, "previous_fingerprint", json_string(pfp));
-		json_object_set_new(o, "previous_until", time_json(p->prev_until_ms));
+		json_object_set_new(o, "previous_until", fy_time_json(p->prev_until_ms));
 	}
 	if (p->has_next) {
 		trust_fingerprint(p->spki_next, pfp);
@@ -560,7 +560,7 @@ audit_row(const struct trust_audit_rec *a, void *arg)
 	else
 		ac->n++;
 	json_array_append_new(ac->arr, json_pack("{s:I, s:o, s:s, s:s, s:s, s:s, s:s}",
-	    "seq", (json_int_t)a->seq, "time", time_json(a->time_ms), "actor", a->actor, "peer", a->peer,
+	    "seq", (json_int_t)a->seq, "time", fy_time_json(a->time_ms), "actor", a->actor, "peer", a->peer,
 	    "action", a->action, "outcome", a->outcome, "detail", a->detail));
 	return 0;
 }

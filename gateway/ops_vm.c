@@ -43,17 +43,6 @@ arg_name(json_t *args, struct fy_error *err)
 	return name && name[0] ? name : NULL;
 }
 
-static json_t *
-time_json(int64_t ms)
-{
-	char t[40];
-
-	if (ms <= 0)
-		return json_null();
-	fy_fmt_time(ms, t, sizeof(t));
-	return json_string(t);
-}
-
 static void
 audit(struct site *s, const struct admin_caller *who, const char *action, const char *outcome,
     const char *name, const char *detail)
@@ -72,7 +61,7 @@ status_json(const struct vm_status *st)
 	json_t *j;
 
 	j = json_pack("{s:s, s:i, s:o, s:I, s:s, s:s, s:s, s:s, s:I, s:I, s:I}",
-	    "state", vm_state_name(st->state), "pid", st->pid, "started", time_json(st->started_ms),
+	    "state", vm_state_name(st->state), "pid", st->pid, "started", fy_time_json(st->started_ms),
 	    "started_ms", (json_int_t)st->started_ms, "job", st->job, "dir", st->dir,
 	    "qmp", st->qmp_path, "job_qmp", st->job_qmp_path,
 	    "serial_first_ms", (json_int_t)st->serial_first_ms,
@@ -123,7 +112,7 @@ op_vm_start(struct site *s, const struct admin_caller *who, json_t *args, struct
 	snprintf(detail, sizeof(detail), "QEMU pid %d", st.pid);
 	audit(s, who, "vm-start", "ok", name, detail);
 	return json_pack("{s:s, s:s, s:i, s:o}", "name", name, "state", vm_state_name(st.state), "pid", st.pid,
-	    "started", time_json(st.started_ms));
+	    "started", fy_time_json(st.started_ms));
 }
 
 static json_t *
