@@ -30,7 +30,7 @@
 # Targets: on WAN profiles Ferry's total and downtime <= direct and downtime
 # < 300 ms; on loopback Ferry's total <= 1.2x direct.
 # Needs root (for the WAN profiles), QEMU and python3; exits 77 otherwise.
-# KEEP=1 keeps the work directory (logs, job JSON).
+# KEEP=1 keeps the work directory (logs, job JSON); LOG_LEVEL=debug logs more.
 # SPDX-License-Identifier: GPL-2.0-or-later
 set -u
 B=$(cd "${1:-$(dirname "$0")/../build}" && pwd)
@@ -377,7 +377,7 @@ sites_up() {	# sites_up ENV
 	mkdir -p "$D/ds-a" "$D/ds-b"
 	site_conf a "qemu_datastores ds-a=$D/ds-a" || return 1
 	site_conf b "qemu_datastores ds-b=$D/ds-b" || return 1
-	sed -i 's/^log_level .*/log_level info/' "$D/a/ferryd.conf" "$D/b/ferryd.conf"
+	sed -i "s/^log_level .*/log_level ${LOG_LEVEL:-info}/" "$D/a/ferryd.conf" "$D/b/ferryd.conf"
 	case $env in
 	loopback) ;;
 	wan20|wan100)

@@ -118,7 +118,7 @@ print_summary(json_t *job)
 		printf("  guest pause     %lld ms (heartbeat gap on the serial console%s)\n", v,
 		    ji(p, "verify_ms") >= 0 ? ", includes the memory check" : "");
 	if ((v = ji(p, "link_mbit")) >= 0)
-		printf("  link            %lld Mbit/s (measured over the transport before pre-copy)\n", v);
+		printf("  link            %lld Mbit/s (the transport's goodput: a recent link test, or the bulk pass)\n", v);
 	if ((v = ji(p, "bytes")) >= 0) {
 		human_bytes(v, a, sizeof(a));
 		printf("  memory sent     %s in %lld passes\n", a, ji(p, "passes"));

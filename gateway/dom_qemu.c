@@ -2494,7 +2494,7 @@ supervise(void *arg)
 			}
 		}
 		pthread_mutex_unlock(&d->mtx);
-		tick = exiting ? 100 : SUPERVISE_TICK_MS;
+		tick = exiting ? 10 : SUPERVISE_TICK_MS;	/* an exit is seen within 10 ms */
 		for (i = 0; i < n; i++)
 			pf[i].revents = 0;
 		if (poll(pf, (nfds_t)n, tick) < 0 && errno != EINTR)

@@ -144,6 +144,8 @@ void data_config(const struct site *, struct tp_config *);
 /* Load jobs, recover those a previous ferryd left unfinished, start the workers. */
 int jobs_init(struct site *, struct fy_error *) FY_WUR;
 void jobs_fini(struct site *);
+/* A full measurement of a peer's link (link test, a job's probe): jobs in the next minutes use it. */
+void jobs_link_note(struct site *, const char *peer, long long mbit, int64_t rtt_us);
 /* The federation API's migration calls, at the destination (peer = the verified caller). */
 struct job_outcome {
 	char phase[24], outcome[24], error[400];

@@ -79,6 +79,12 @@ struct jobs {
 	int stopping, workers;
 	pthread_t hk;
 	int hk_started;
+	/* The latest full measurement of each peer's link (a job's probe or a link test). */
+	struct link_note {
+		char peer[64];
+		long long mbit;
+		int64_t rtt_us, at_ms;
+	} links[8];
 };
 
 static const char *dest_claim_end(struct job *, const char *by);
@@ -478,16 +484,26 @@ peer_client(struct site *s, const char *peer, long long timeout_s, struct fed_cl
 	return r;
 }
 
-/* Query the job's state at the peer; FY_ERR_CONNECT when it cannot be reached. */
+/*
+ * Query the job's state at the peer; FY_ERR_CONNECT when it cannot be
+ * reached.  With keep, the connection in *keep is used (a fresh token on
+ * it) or a new one left there for the next query; the caller frees it.
+ */
 static int
-peer_query(struct job *j, struct job_outcome *o, struct fy_error *err)
+peer_query_on(struct job *j, struct fed_client **keep, struct job_outcome *o, struct fy_error *err)
 {
-	struct fed_client *c = NULL;
+	struct fed_client *c = keep != NULL ? *keep : NULL;
 	struct fy__MigQueryResponse qr;
 	int r;
 
 	memset(o, 0, sizeof(*o));
-	if ((r = peer_client(j->s, j->peer, 10, &c, err)) != 0)
+	if (keep != NULL)
+		*keep = NULL;
+	if (c != NULL && fed_client_token(c, "fed", NULL, err) != 0) {
+		fed_client_free(c);
+		c = NULL;
+	}
+	if (c == NULL && (r = peer_client(j->s, j->peer, 10, &c, err)) != 0)
 		return FY_ERR_CONNECT;
 	memset(&qr, 0, sizeof(qr));
 	if (soap_call_fy__MigQuery(fed_client_soap(c), "http://peer/fed", NULL, j->id, &qr) != SOAP_OK) {
@@ -502,8 +518,18 @@ peer_query(struct job *j, struct job_outcome *o, struct fy_error *err)
 	snprintf(o->error, sizeof(o->error), "%s", qr.error ? qr.error : "");
 	o->first_line_ms = qr.firstLineMs;
 	o->resumed_ms = qr.resumedMs;
-	fed_client_free(c);
+	soap_end(fed_client_soap(c));
+	if (keep != NULL)
+		*keep = c;
+	else
+		fed_client_free(c);
 	return 0;
+}
+
+static int
+peer_query(struct job *j, struct job_outcome *o, struct fy_error *err)
+{
+	return peer_query_on(j, NULL, o, err);
 }
 
 static int
@@ -549,6 +575,7 @@ struct mig {
 	int mig_lfd, nbd_lfd;
 	pthread_t acc;
 	int acc_up, acc_stop;
+	int acc_wake[2];		/* written by mig_cleanup: the accept thread stops at once */
 	pthread_mutex_t mtx;
 	int nmem, nnbd, active, relay_err;
 	char relay_msg[200];
@@ -561,6 +588,7 @@ struct mig {
 	int passes, mirrors;
 	long long dirty_mbs, link_mbit, bw_mbit;
 	int64_t dirty_t0, rtt_us, confirm_ms;
+	uint64_t acked0;		/* the session's bytes acknowledged when pre-copy began */
 	int dirty_done;
 	size_t window;
 	int auto_bw;
@@ -641,15 +669,16 @@ static void *
 accept_main(void *arg)
 {
 	struct mig *m = arg;
-	struct pollfd p[2];
+	struct pollfd p[3];
 	int i, fd;
 
 	while (!m->acc_stop) {
 		p[0].fd = m->mig_lfd;
 		p[1].fd = m->nbd_lfd;
-		p[0].events = p[1].events = POLLIN;
-		p[0].revents = p[1].revents = 0;
-		if (poll(p, 2, 200) <= 0)
+		p[2].fd = m->acc_wake[0];
+		p[0].events = p[1].events = p[2].events = POLLIN;
+		p[0].revents = p[1].revents = p[2].revents = 0;
+		if (poll(p, 3, 1000) <= 0 || p[2].revents != 0)
 			continue;
 		for (i = 0; i < 2; i++) {
 			if (p[i].fd < 0 || !(p[i].revents & POLLIN))
@@ -982,59 +1011,6 @@ wait_migration_event(struct qmp *q, int ms)
 }
 
 /*
- * The link's goodput over this very session, measured before pre-copy:
- * incompressible data on a "link-test" channel for about a second, counted
- * when the peer reports how much it received.
- */
-struct probe {
-	struct tp_session *sess;
-	int ms;
-	uint64_t bytes;
-	int64_t elapsed_ms;
-	int r;
-};
-
-static void *
-probe_main(void *arg)
-{
-	struct probe *pr = arg;
-	struct tp_channel *ch = NULL;
-	size_t cs = 1 << 20;
-	uint8_t *buf = malloc(cs), answer[24];
-	uint64_t peer_total = 0;
-	int64_t t0, until;
-	long got = 0, n;
-	int i;
-
-	pr->r = FY_ERR_NOMEM;
-	if (buf == NULL || fy_random(buf, cs) != 0)
-		goto out;
-	if ((pr->r = tp_channel_open(pr->sess, "link-test", &ch)) != 0)
-		goto out;
-	t0 = fy_mono_ms();
-	until = t0 + pr->ms;
-	while (fy_mono_ms() < until) {
-		buf[0]++;
-		if ((pr->r = tp_channel_write(ch, buf, cs)) != 0)
-			goto out;
-		pr->bytes += cs;
-	}
-	if ((pr->r = tp_channel_shutdown(ch)) != 0 || (pr->r = tp_channel_drain(ch, 30000)) != 0)
-		goto out;
-	pr->elapsed_ms = fy_mono_ms() - t0;
-	while (got < (long)sizeof(answer) &&
-	    (n = tp_channel_read(ch, answer + got, sizeof(answer) - (size_t)got, 10000)) > 0)
-		got += n;
-	for (i = 0; i < 8 && got == (long)sizeof(answer); i++)
-		peer_total = peer_total << 8 | answer[16 + i];
-	pr->r = got == (long)sizeof(answer) && peer_total == pr->bytes ? 0 : FY_ERR_PROTO;
-out:
-	tp_channel_free(ch);
-	free(buf);
-	return NULL;
-}
-
-/*
  * Before pre-copy: how fast does the guest dirty its memory (QEMU's
  * calc-dirty-rate, page sampling, 1 s), against the rate the migration
  * may use?  Recorded as an event and in the progress; the policy acts on
@@ -1088,24 +1064,87 @@ static void
 dirty_record(struct mig *m)
 {
 	long long cap = pint(m->j->params, "bandwidth_mbit", 0), lim = m->link_mbit;
+	char link[48] = "the link's goodput is not measured yet";
 
+	if (m->link_mbit > 0)
+		snprintf(link, sizeof(link), "the link gives %lld Mbit/s", m->link_mbit);
 	if (cap > 0 && (lim <= 0 || cap < lim))
 		lim = cap;
-	(void)job_record(m->j, "perform", NULL, "the guest dirties about %lld MB/s (%lld Mbit/s); the link measured "
-	    "%lld Mbit/s%s%.0lld%s: %s", m->dirty_mbs, m->dirty_mbs * 8, m->link_mbit,
+	if (lim <= 0)
+		lim = m->bw_mbit;	/* QEMU's cap, transport_link_rate at least */
+	(void)job_record(m->j, "perform", NULL, "the guest dirties about %lld MB/s (%lld Mbit/s); %s"
+	    "%s%.0lld%s: %s", m->dirty_mbs, m->dirty_mbs * 8, link,
 	    cap > 0 ? ", --bandwidth caps the migration at " : "", cap > 0 ? cap : 0, cap > 0 ? " Mbit/s" : "",
 	    lim <= 0 ? "no rate to compare with" : m->dirty_mbs * 8 < lim / 2 ?
 	    "pre-copy should converge by itself" : m->dirty_mbs * 8 < lim ?
 	    "pre-copy should converge, slowly" : "it will not converge without the policy");
 }
 
-/* The transport to the peer and a probe of its goodput, while the destination prepares. */
+/* A peer's link measured within this long is taken as it is. */
+#define LINK_FRESH_MS	(10 * 60 * 1000)
+
+void
+jobs_link_note(struct site *s, const char *peer, long long mbit, int64_t rtt_us)
+{
+	struct jobs *js = s->jobs;
+	struct link_note *n, *old;
+	size_t i;
+
+	if (js == NULL || mbit <= 0 || strlen(peer) >= sizeof(js->links[0].peer))
+		return;
+	pthread_mutex_lock(&js->mtx);
+	old = &js->links[0];
+	for (i = 0; i < sizeof(js->links) / sizeof(js->links[0]); i++) {
+		n = &js->links[i];
+		if (strcmp(n->peer, peer) == 0) {
+			old = n;
+			break;
+		}
+		if (n->at_ms < old->at_ms)
+			old = n;
+	}
+	snprintf(old->peer, sizeof(old->peer), "%s", peer);
+	old->mbit = mbit;
+	old->rtt_us = rtt_us;
+	old->at_ms = fy_mono_ms();
+	pthread_mutex_unlock(&js->mtx);
+}
+
+/* The peer's link measured within LINK_FRESH_MS: 1 and its numbers, or 0. */
+static int
+link_recent(struct site *s, const char *peer, long long *mbit, int64_t *rtt_us, int64_t *age_ms)
+{
+	struct jobs *js = s->jobs;
+	size_t i;
+	int found = 0;
+
+	pthread_mutex_lock(&js->mtx);
+	for (i = 0; i < sizeof(js->links) / sizeof(js->links[0]); i++) {
+		const struct link_note *n = &js->links[i];
+		if (n->at_ms > 0 && strcmp(n->peer, peer) == 0 && fy_mono_ms() - n->at_ms < LINK_FRESH_MS &&
+		    n->rtt_us > 0) {
+			*mbit = n->mbit;
+			*rtt_us = n->rtt_us;
+			*age_ms = fy_mono_ms() - n->at_ms;
+			found = 1;
+		}
+	}
+	pthread_mutex_unlock(&js->mtx);
+	return found;
+}
+
+/*
+ * The transport to the peer, opened while the destination prepares.  No
+ * separate probe delays the migration: the goodput is a recent
+ * measurement of this link (a link test) or what the transport carries
+ * during the bulk pass (bulk_goodput).
+ */
 struct linkup {
 	struct mig *m;
 	struct tp_config cfg;
-	struct probe pr;
 	struct fy_error err;
 	int r;
+	int64_t known_age_ms;		/* >= 0: the link was measured this long ago */
 };
 
 static void *
@@ -1115,41 +1154,58 @@ linkup_main(void *arg)
 	struct mig *m = lu->m;
 	struct fed_client *c = NULL;
 	struct fy_error e = { 0, "" };
+	long long mbit = 0;
+	int64_t rtt_us = 0;
 
 	/*
 	 * The channel window bounds what is in flight when QEMU stops the
 	 * guest: three bandwidth-delay products (one is not enough to ride
-	 * out a loss on a long link), the round trip from one timed call.
+	 * out a loss on a long link), the round trip from one timed call, or
+	 * from a recent measurement of this link.
 	 */
-	if (peer_client(m->s, m->j->peer, 10, &c, &e) == 0) {
+	lu->known_age_ms = -1;
+	if (link_recent(m->s, m->j->peer, &mbit, &rtt_us, &lu->known_age_ms))
+		m->rtt_us = rtt_us;
+	else if (peer_client(m->s, m->j->peer, 10, &c, &e) == 0) {
 		struct fy__HelloResponse h;
 		int64_t t0 = fy_mono_us();
 		memset(&h, 0, sizeof(h));
 		if (soap_call_fy__Hello(fed_client_soap(c), "http://peer/fed", NULL, m->s->conf.site_name,
-		    fy_now_ms(), &h) == SOAP_OK) {
-			uint64_t rtt_us = (uint64_t)(fy_mono_us() - t0);
-			uint64_t w = (uint64_t)m->s->conf.tp_link_rate * 1000000 / 8 * 3 * rtt_us / 1000000;
-			if (w < 2 * lu->cfg.chunk_size)
-				w = 2 * lu->cfg.chunk_size;
-			if (w < lu->cfg.window)
-				lu->cfg.window = (size_t)w;
-			m->rtt_us = (int64_t)rtt_us;
-		}
+		    fy_now_ms(), &h) == SOAP_OK)
+			m->rtt_us = fy_mono_us() - t0;
 		fed_client_free(c);
+	}
+	if (m->rtt_us > 0) {
+		uint64_t w = (uint64_t)m->s->conf.tp_link_rate * 1000000 / 8 * 3 * (uint64_t)m->rtt_us / 1000000;
+		if (w < 2 * lu->cfg.chunk_size)
+			w = 2 * lu->cfg.chunk_size;
+		if (w < lu->cfg.window)
+			lu->cfg.window = (size_t)w;
 	}
 	if ((lu->r = data_session_open(m->s, m->j->peer, &lu->cfg, &m->sess, &lu->err)) != 0)
 		return NULL;
 	m->window = lu->cfg.window;
-	lu->pr.sess = m->sess;
-	/* About 30 round trips: enough for the congestion window to open, at most a second. */
-	lu->pr.ms = m->rtt_us > 0 ? (int)(m->rtt_us * 30 / 1000) : 1000;
-	if (lu->pr.ms < 300)
-		lu->pr.ms = 300;
-	if (lu->pr.ms > 1000)
-		lu->pr.ms = 1000;
-	lu->pr.r = FY_ERR_SYSTEM;
-	probe_main(&lu->pr);
+	if (lu->known_age_ms >= 0)
+		m->link_mbit = mbit;
 	return NULL;
+}
+
+/*
+ * With no recent measurement of the link: the goodput the transport
+ * achieves in the first half second of the bulk pass (all memory, whatever
+ * the guest dirties), in time for the dirty-rate estimate to be compared.
+ */
+static void
+bulk_goodput(struct mig *m)
+{
+	struct tp_stats st;
+	int64_t dt = fy_mono_ms() - m->t_mem;
+
+	if (m->link_mbit > 0 || m->sess == NULL || dt < 500)
+		return;
+	tp_session_stats(m->sess, &st);
+	if (st.bytes_acked > m->acked0)
+		m->link_mbit = (long long)((st.bytes_acked - m->acked0) * 8 / 1000 / (uint64_t)dt);
 }
 
 /* Take one step of the convergence policy: "throttle" or "xbzrle". */
@@ -1260,6 +1316,11 @@ migrate_memory(struct mig *m, struct fy_error *err)
 	}
 	snprintf(uri, sizeof(uri), "unix:%s", m->mig_sock);
 	m->t_mem = fy_mono_ms();
+	if (m->sess != NULL) {
+		struct tp_stats st;
+		tp_session_stats(m->sess, &st);
+		m->acked0 = st.bytes_acked;
+	}
 	if ((r = qmp_exec(m->q, "migrate", json_pack("{s:s}", "uri", uri), NULL, JOB_QMP_MS, err)) != 0)
 		return r;
 	for (;;) {
@@ -1318,6 +1379,8 @@ migrate_memory(struct mig *m, struct fy_error *err)
 		 * memory whatever the guest dirties): act on it before the dirty
 		 * passes begin.
 		 */
+		if (pass <= 1)
+			bulk_goodput(m);
 		if (dirty_poll(m)) {
 			dirty_record(m);
 			if (step == 0 && nsteps > 0 && pass <= 1 && m->dirty_mbs * 8 > m->bw_mbit) {
@@ -1498,7 +1561,7 @@ finish_warm(struct mig *m)
  * refused: it did not resume) or FY_ERR_CONNECT (no answer: unknown).
  */
 static int
-send_finish(struct mig *m, int64_t *resumed_ms, struct fy_error *err)
+send_finish(struct mig *m, int64_t *resumed_ms, struct fed_client **keep, struct fy_error *err)
 {
 	struct fed_client *c = NULL;
 	struct fy__MigFinishResponse fr;
@@ -1522,7 +1585,8 @@ send_finish(struct mig *m, int64_t *resumed_ms, struct fy_error *err)
 		return answered ? FY_ERR_PEER : FY_ERR_CONNECT;
 	}
 	*resumed_ms = fr.resumedMs;
-	fed_client_free(c);
+	soap_end(fed_client_soap(c));
+	*keep = c;		/* for the questions that follow */
 	return 0;
 }
 
@@ -1561,8 +1625,15 @@ mig_cleanup(struct mig *m)
 
 	if (m->acc_up) {
 		m->acc_stop = 1;
+		if (write(m->acc_wake[1], "", 1) < 0)
+			log_debug("job %s: cannot wake the accept thread: %s", m->j->id, strerror(errno));
 		pthread_join(m->acc, NULL);
 		m->acc_up = 0;
+	}
+	for (i = 0; i < 2; i++) {
+		if (m->acc_wake[i] >= 0)
+			close(m->acc_wake[i]);
+		m->acc_wake[i] = -1;
 	}
 	/* Relays end when QEMU closes its side or the session fails; wait for them, bounded (30 s). */
 	for (i = 0; i < 6000; i++) {
@@ -1626,7 +1697,8 @@ source_run(struct mig *m)
 	struct domain *d = s->dom;
 	struct fy_error err = { 0, "" };
 	struct tp_config cfg;
-	int64_t resumed_ms = 0;
+	struct fed_client *qc = NULL;	/* Finish's connection, kept for the query after it */
+	int64_t resumed_ms = 0, t_answer;
 	int prepared = 0, r, i;
 	json_t *maps_n, *maps_d;
 	char buf[80];
@@ -1705,16 +1777,17 @@ source_run(struct mig *m)
 			err = lu.err;
 			goto fail;
 		}
-		if (lu.pr.r == 0 && lu.pr.elapsed_ms > 0)
-			m->link_mbit = (long long)(lu.pr.bytes * 8 / 1000 / (uint64_t)lu.pr.elapsed_ms);
+		if (lu.known_age_ms >= 0)
+			snprintf(buf, sizeof(buf), "%lld Mbit/s measured %lld s ago", m->link_mbit,
+			    (long long)(lu.known_age_ms / 1000));
 		else
-			log_warnx("job %s: link probe to %s: %s", j->id, j->peer, fy_strerror(lu.pr.r));
+			snprintf(buf, sizeof(buf), "goodput measured during the bulk pass");
 	}
 	hold("prepared");
 	/* Perform: our relay sockets, then QEMU. */
-	if ((r = job_record(j, "perform", NULL, "%s prepared the incoming VM; the transport is up: %lld Mbit/s "
-	    "measured over it, round trip %.1f ms, channel window %zu KiB", j->peer, m->link_mbit,
-	    (double)m->rtt_us / 1000, m->window >> 10)) != 0) {
+	if ((r = job_record(j, "perform", NULL, "%s prepared the incoming VM; the transport is up: %s, "
+	    "round trip %.1f ms, channel window %zu KiB", j->peer, buf, (double)m->rtt_us / 1000,
+	    m->window >> 10)) != 0) {
 		fy_fail(&err, r, "cannot record the phase");
 		goto fail;
 	}
@@ -1729,7 +1802,7 @@ source_run(struct mig *m)
 	if ((r = unix_listen(m->mig_sock, &m->mig_lfd, &err)) != 0 ||
 	    (m->spec.ndisks > 0 && (r = unix_listen(m->nbd_sock, &m->nbd_lfd, &err)) != 0))
 		goto fail;
-	if (pthread_create(&m->acc, NULL, accept_main, m) != 0) {
+	if (pipe2(m->acc_wake, O_CLOEXEC | O_NONBLOCK) != 0 || pthread_create(&m->acc, NULL, accept_main, m) != 0) {
 		fy_fail(&err, FY_ERR_SYSTEM, "cannot start the relay");
 		goto fail;
 	}
@@ -1775,9 +1848,10 @@ source_run(struct mig *m)
 		goto fail;
 	}
 	log_debug("job %s: +%lld ms: finish recorded", j->id, (long long)(fy_mono_ms() - m->t_completed));
-	r = send_finish(m, &resumed_ms, &err);
-	log_debug("job %s: +%lld ms: finish answered", j->id, (long long)(fy_mono_ms() - m->t_completed));
-	m->switchover_ms = fy_mono_ms() - m->t_completed;
+	r = send_finish(m, &resumed_ms, &qc, &err);
+	t_answer = fy_mono_ms();
+	log_debug("job %s: +%lld ms: finish answered", j->id, (long long)(t_answer - m->t_completed));
+	m->switchover_ms = t_answer - m->t_completed;
 	mig_cleanup(m);
 	if (r != 0) {
 		/*
@@ -1790,8 +1864,8 @@ source_run(struct mig *m)
 		source_settle(m, why);
 		return;
 	}
-	/* The migration is over for the guest: it runs at the destination. */
-	m->t_done = fy_mono_ms();
+	/* The migration is over for the guest: it runs at the destination (the rest is Confirm). */
+	m->t_done = t_answer;
 	hold("after-finish");
 	/* Confirm: the destination runs it; our copy goes. */
 	if ((r = job_record(j, "confirm", NULL, "%s resumed %s; removing the copy here", j->peer, j->vm)) != 0)
@@ -1805,11 +1879,12 @@ source_run(struct mig *m)
 		int k;
 		/* The guest's first heartbeat at the destination gives the pause it saw. */
 		memset(&o, 0, sizeof(o));
-		for (k = 0; k < 20; k++) {
-			if (peer_query(j, &o, &e2) == 0 && o.first_line_ms > 0)
+		for (k = 0; k < 40; k++) {
+			if (peer_query_on(j, &qc, &o, &e2) == 0 && o.first_line_ms > 0)
 				break;
-			fy_sleep_ms(100);
+			fy_sleep_ms(50);
 		}
+		fed_client_free(qc);
 		summary_set(m, "succeeded", resumed_ms, o.first_line_ms);
 	}
 	(void)job_record(j, "done", "succeeded", "%s runs at %s", j->vm, j->peer);
@@ -1917,6 +1992,7 @@ mig_new(struct job *j)
 	m->s = j->s;
 	m->refs = 1;
 	m->mig_lfd = m->nbd_lfd = -1;
+	m->acc_wake[0] = m->acc_wake[1] = -1;
 	m->dirty_mbs = -1;
 	pthread_mutex_init(&m->mtx, NULL);
 	return m;

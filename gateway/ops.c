@@ -726,6 +726,8 @@ op_link_test(struct site *s, const struct admin_caller *who, json_t *args, struc
 		json_object_set_new(j, "xxh128", json_string(hex));
 		json_object_set_new(j, "redials", json_integer((json_int_t)st.redials));
 	}
+	jobs_link_note(s, name, (long long)((double)st.bytes_acked * 8 / elapsed / 1e6),
+	    (int64_t)(st.rtt_ms * 1000));
 	(void)trust_audit_noerr(s, who->actor, name, "link-test", "ok", "%.0f Mbit/s over %d streams",
 	    (double)st.bytes_acked * 8 / elapsed / 1e6, st.streams_target);
 out:
