@@ -3,7 +3,7 @@
  * authenticating transport streams to a paired peer (each stream presents
  * a single-use token with audience "data", bound to its TLS certificate),
  * accepting the peer's streams on the federation port (ALPN ferry-data/1),
- * and the services behind channel names ("link-test" for now).
+ * and the services behind channel names ("link-test"; "mig/..." goes to job.c).
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include <stdlib.h>

@@ -1135,9 +1135,11 @@ link_recent(struct site *s, const char *peer, long long *mbit, int64_t *rtt_us, 
 
 /*
  * The transport to the peer, opened while the destination prepares.  No
- * separate probe delays the migration: the goodput is a recent
- * measurement of this link (a link test) or what the transport carries
- * during the bulk pass (bulk_goodput).
+ * probe delays the migration: the goodput is a recent measurement of this
+ * link (a link test) or what the transport carries during the bulk pass
+ * (bulk_goodput).  Keeping the new streams busy until Prepare returned,
+ * to open their congestion windows, cost more than it gave on these two
+ * cores: the traffic slowed the destination's QEMU start.
  */
 struct linkup {
 	struct mig *m;
@@ -1152,38 +1154,33 @@ linkup_main(void *arg)
 {
 	struct linkup *lu = arg;
 	struct mig *m = lu->m;
-	struct fed_client *c = NULL;
-	struct fy_error e = { 0, "" };
 	long long mbit = 0;
 	int64_t rtt_us = 0;
+	struct tp_stats st;
 
-	/*
-	 * The channel window bounds what is in flight when QEMU stops the
-	 * guest: three bandwidth-delay products (one is not enough to ride
-	 * out a loss on a long link), the round trip from one timed call, or
-	 * from a recent measurement of this link.
-	 */
 	lu->known_age_ms = -1;
 	if (link_recent(m->s, m->j->peer, &mbit, &rtt_us, &lu->known_age_ms))
 		m->rtt_us = rtt_us;
-	else if (peer_client(m->s, m->j->peer, 10, &c, &e) == 0) {
-		struct fy__HelloResponse h;
-		int64_t t0 = fy_mono_us();
-		memset(&h, 0, sizeof(h));
-		if (soap_call_fy__Hello(fed_client_soap(c), "http://peer/fed", NULL, m->s->conf.site_name,
-		    fy_now_ms(), &h) == SOAP_OK)
-			m->rtt_us = fy_mono_us() - t0;
-		fed_client_free(c);
-	}
+	if ((lu->r = data_session_open(m->s, m->j->peer, &lu->cfg, &m->sess, &lu->err)) != 0)
+		return NULL;
+	/*
+	 * The channel window bounds what is in flight when QEMU stops the
+	 * guest: three bandwidth-delay products (one is not enough to ride
+	 * out a loss on a long link), the round trip as the streams' TCP
+	 * measured it while they opened (or a recent link test's).
+	 */
+	tp_session_stats(m->sess, &st);
+	if (lu->known_age_ms < 0 && st.rtt_ms > 0)
+		m->rtt_us = (int64_t)(st.rtt_ms * 1000);
 	if (m->rtt_us > 0) {
 		uint64_t w = (uint64_t)m->s->conf.tp_link_rate * 1000000 / 8 * 3 * (uint64_t)m->rtt_us / 1000000;
 		if (w < 2 * lu->cfg.chunk_size)
 			w = 2 * lu->cfg.chunk_size;
-		if (w < lu->cfg.window)
+		if (w < lu->cfg.window) {
 			lu->cfg.window = (size_t)w;
+			tp_session_limit_window(m->sess, w);
+		}
 	}
-	if ((lu->r = data_session_open(m->s, m->j->peer, &lu->cfg, &m->sess, &lu->err)) != 0)
-		return NULL;
 	m->window = lu->cfg.window;
 	if (lu->known_age_ms >= 0)
 		m->link_mbit = mbit;

@@ -1647,6 +1647,18 @@ tp_session_set_rate(struct tp_session *s, uint64_t rate)
 }
 
 void
+tp_session_limit_window(struct tp_session *s, uint64_t bytes)
+{
+	pthread_mutex_lock(&s->mtx);
+	if (bytes < 2 * (uint64_t)s->cfg.chunk_size)
+		bytes = 2 * (uint64_t)s->cfg.chunk_size;
+	if (bytes < s->peer_window)
+		s->peer_window = bytes;
+	wake_all(s);
+	pthread_mutex_unlock(&s->mtx);
+}
+
+void
 tp_session_close(struct tp_session *s, int timeout_ms)
 {
 	struct tp_channel *c;

@@ -108,6 +108,12 @@ long tp_channel_read(struct tp_channel *, void *, size_t, int timeout_ms);
 int tp_channel_drain(struct tp_channel *, int timeout_ms) FY_WUR;
 void tp_channel_set_rate(struct tp_channel *, uint64_t bytes_per_s);
 /*
+ * Lower the most a channel may have unconsumed at the peer (the smaller of
+ * the two sides' windows at open) to bytes, for channels written from now
+ * on; never below two chunks.
+ */
+void tp_session_limit_window(struct tp_session *, uint64_t bytes);
+/*
  * Release; a channel not shut down both ways is reset at the peer.  Data
  * still unacknowledged is dropped: tp_channel_drain() first when it must
  * arrive (tp_tunnel does).
