@@ -4,6 +4,7 @@ include tests/unit/local.mk
 include tests/fuzz/local.mk
 include tests/integration/local.mk
 include tests/guest/local.mk
+include tests/vcsim/local.mk
 EXTRA_DIST += tests/demo.sh
 
 check_PROGRAMS += tests/tools/fedprobe

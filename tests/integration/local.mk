@@ -4,5 +4,6 @@ INTEGRATION_TESTS = tests/integration/pair.sh tests/integration/pair-bad.sh test
 	tests/integration/admin.sh tests/integration/transport.sh tests/integration/transport-wan.sh tests/integration/guest.sh
 INTEGRATION_TESTS += tests/integration/vm.sh
 INTEGRATION_TESTS += tests/integration/migrate.sh tests/integration/migrate-wan.sh
+INTEGRATION_TESTS += tests/integration/vcsim.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS)
