@@ -131,3 +131,28 @@ tests_fuzz_vmspec_fuzz_CFLAGS = $(VMSPEC_FUZZ_CFLAGS) $(FUZZ_SAN)
 tests_fuzz_vmspec_fuzz_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_SAN)
 tests_fuzz_vmspec_fuzz_LDADD = $(OPENSSL_LIBS) $(SQLITE_LIBS) $(JANSSON_LIBS) -lpthread
 endif
+
+# Pre-flight facts (netmap_facts_parse in netmap/facts.c, what a domain
+# driver or the paired peer reports) and the rules that read them:
+# tests/fuzz/facts-fuzz, corpus tests/fuzz/corpus/facts/ (hand-written
+# JSON: the vSphere and qemu shapes of ferry-findings(7) and near-misses of
+# each bound, named for what they are).  The fuzzer compiles netmap/ and
+# common/ with instrumentation.
+FACTS_FUZZ_CFLAGS = $(FUZZ_CFLAGS) $(JANSSON_CFLAGS)
+
+FUZZ_REPLAYS += tests/fuzz/facts-replay
+tests_fuzz_facts_replay_SOURCES = tests/fuzz/replay.c tests/fuzz/facts-fuzz.c tests/fuzz/fuzz.h
+tests_fuzz_facts_replay_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_NAME='"facts"'
+tests_fuzz_facts_replay_CFLAGS = $(FACTS_FUZZ_CFLAGS)
+tests_fuzz_facts_replay_LDADD = tests/libtap.a netmap/libnetmap.a common/libcommon.a $(JANSSON_LIBS) \
+	$(OPENSSL_LIBS) $(SQLITE_LIBS)
+
+if FUZZING
+FUZZERS += tests/fuzz/facts-fuzz
+tests_fuzz_facts_fuzz_SOURCES = tests/fuzz/facts-fuzz.c tests/fuzz/fuzz.h \
+	common/common.h common/err.c common/log.c common/buf.c common/enc.c common/util.c \
+	common/config.c common/db.c $(netmap_libnetmap_a_SOURCES)
+tests_fuzz_facts_fuzz_CFLAGS = $(FACTS_FUZZ_CFLAGS) $(FUZZ_SAN)
+tests_fuzz_facts_fuzz_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_SAN)
+tests_fuzz_facts_fuzz_LDADD = $(JANSSON_LIBS) $(OPENSSL_LIBS) $(SQLITE_LIBS)
+endif

@@ -5,7 +5,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 
 set -u
-pages=(ferryd.8 ferryctl.8 ferryd.conf.5 ferry-vm.5)
+pages=(ferryd.8 ferryctl.8 ferryd.conf.5 ferry-vm.5 ferry-findings.7)
 
 if ! command -v mandoc >/dev/null 2>&1; then
 	echo "1..0 # SKIP mandoc not installed"

@@ -95,3 +95,29 @@ GATEWAY_UNIT_LDADD = tests/unit/libunit.a tests/libtap.a gateway/libgateway.a tr
 tests_unit_gateway_vmspec_t_SOURCES = tests/unit/gateway/vmspec-t.c
 tests_unit_gateway_vmspec_t_CFLAGS = $(GATEWAY_UNIT_CFLAGS)
 tests_unit_gateway_vmspec_t_LDADD = $(GATEWAY_UNIT_LDADD)
+
+# netmap/: maps, the facts reader and the pre-flight rules (pure; jansson
+# only).  fixture.c holds the facts the rule and report tests start from.
+NETMAP_UNIT_TESTS = tests/unit/netmap/map-t tests/unit/netmap/facts-t \
+	tests/unit/netmap/rules-t tests/unit/netmap/report-t
+UNIT_TESTS += $(NETMAP_UNIT_TESTS)
+NETMAP_UNIT_CFLAGS = $(UNIT_CFLAGS) $(JANSSON_CFLAGS)
+NETMAP_UNIT_LDADD = tests/unit/libunit.a tests/libtap.a netmap/libnetmap.a common/libcommon.a \
+	$(JANSSON_LIBS) $(OPENSSL_LIBS) $(SQLITE_LIBS)
+NETMAP_FIXTURE = tests/unit/netmap/fixture.c tests/unit/netmap/fixture.h
+
+tests_unit_netmap_map_t_SOURCES = tests/unit/netmap/map-t.c
+tests_unit_netmap_map_t_CFLAGS = $(NETMAP_UNIT_CFLAGS)
+tests_unit_netmap_map_t_LDADD = $(NETMAP_UNIT_LDADD)
+
+tests_unit_netmap_facts_t_SOURCES = tests/unit/netmap/facts-t.c $(NETMAP_FIXTURE)
+tests_unit_netmap_facts_t_CFLAGS = $(NETMAP_UNIT_CFLAGS)
+tests_unit_netmap_facts_t_LDADD = $(NETMAP_UNIT_LDADD)
+
+tests_unit_netmap_rules_t_SOURCES = tests/unit/netmap/rules-t.c $(NETMAP_FIXTURE)
+tests_unit_netmap_rules_t_CFLAGS = $(NETMAP_UNIT_CFLAGS)
+tests_unit_netmap_rules_t_LDADD = $(NETMAP_UNIT_LDADD)
+
+tests_unit_netmap_report_t_SOURCES = tests/unit/netmap/report-t.c $(NETMAP_FIXTURE)
+tests_unit_netmap_report_t_CFLAGS = $(NETMAP_UNIT_CFLAGS)
+tests_unit_netmap_report_t_LDADD = $(NETMAP_UNIT_LDADD)
