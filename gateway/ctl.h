@@ -17,6 +17,7 @@ struct ctl_cmd {
 };
 extern const struct ctl_cmd ctl_vm_cmds[];	/* ctl_vm.c */
 extern const struct ctl_cmd ctl_job_cmds[];	/* ctl_job.c */
+extern const struct ctl_cmd ctl_preflight_cmds[];	/* ctl_preflight.c */
 
 extern int ctl_json_out;			/* --json given */
 /* Call cmd on ferryd with args (taken); 0 and *result, or 1 with the error printed. */

@@ -509,6 +509,31 @@ fy__MigQuery(struct soap *soap, char *job, struct fy__MigQueryResponse *out)
 	return SOAP_OK;
 }
 
+/* Pre-flight: this site's facts, gathered by its own driver, for the paired caller. */
+int
+fy__SiteFacts(struct soap *soap, char *scope, struct fy__SiteFactsResponse *out)
+{
+	struct fed_conn *c = soap->user;
+	struct fy_error e = { 0, "" };
+	json_t *f;
+	char *text;
+
+	(void)scope;
+	if (require_token(soap, "site-facts") != SOAP_OK)
+		return soap->error;
+	if ((f = preflight_facts(c->site, NULL, &e)) == NULL)
+		return mig_refuse(soap, "site-facts", &e);
+	text = json_dumps(f, JSON_COMPACT);
+	json_decref(f);
+	if (text == NULL) {
+		fy_fail(&e, FY_ERR_NOMEM, "out of memory");
+		return mig_refuse(soap, "site-facts", &e);
+	}
+	out->facts = soap_strdup(soap, text);
+	free(text);
+	return SOAP_OK;
+}
+
 static void
 fed_promote(struct site *s, struct fy_db *db, const char *name, const char *fp)
 {

@@ -22,6 +22,7 @@
 //gsoap fy service method-documentation: MigFinish Destination: the source has sent everything; check the state arrived (and, when given, that the memory digest matches) and resume the VM here.
 //gsoap fy service method-documentation: MigAbort Destination: the job failed or was cancelled before Finish; remove the incoming VM.
 //gsoap fy service method-documentation: MigQuery The phase and outcome of a job at the callee, to recover after a restart.
+//gsoap fy service method-documentation: SiteFacts Pre-flight: what the callee's management domain reports (versions, networks, datastores with free space, its VM inventory), as the facts JSON of ferry-findings(7), gathered with the callee's own credentials.
 
 struct SOAP_ENV__Header {
 	char *fy__Token;	/* mustUnderstand not required: checked by every handler */
@@ -88,3 +89,8 @@ struct fy__MigQueryResponse {
 	LONG64 resumedMs;
 };
 int fy__MigQuery(char *job, struct fy__MigQueryResponse *out);
+
+struct fy__SiteFactsResponse {
+	char *facts;		/* JSON, ferry-findings(7) FACTS */
+};
+int fy__SiteFacts(char *scope, struct fy__SiteFactsResponse *out);

@@ -474,7 +474,7 @@ static const struct ctl_cmd cmds[] = {
 };
 
 /* Every command: this file's, then the VM and job commands (ctl_vm.c, ctl_job.c). */
-static const struct ctl_cmd *const tables[] = { cmds, ctl_vm_cmds, ctl_job_cmds };
+static const struct ctl_cmd *const tables[] = { cmds, ctl_vm_cmds, ctl_job_cmds, ctl_preflight_cmds };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 
 static void

@@ -178,6 +178,15 @@ extern const struct op_ent fy_ops[];
 json_t *fy_time_json(int64_t ms);
 extern const struct op_ent fy_vm_ops[];		/* ops_vm.c */
 extern const struct op_ent fy_job_ops[];	/* job.c */
+extern const struct op_ent fy_preflight_ops[];	/* preflight.c */
+/* Audit from an op that has no database open (ops.c). */
+int trust_audit_noerr(struct site *, const char *actor, const char *peer, const char *action,
+    const char *outcome, const char *fmt, ...) FY_PRINTF(6, 7);
+/* ferryctl link test: goodput, round trip, retransmits to args' "site" (ops.c). */
+json_t *op_link_test(struct site *, const struct admin_caller *, json_t *args, struct fy_error *);
+/* ---- pre-flight (preflight.c) ---- */
+/* This site's facts, ferry-findings(7) FACTS; vms: the named VMs (array of names), or all when NULL. */
+json_t *preflight_facts(struct site *, json_t *names, struct fy_error *);
 const struct op_ent *fy_op_find(const char *);
 
 /* ---- admin API (admin.c) ---- */

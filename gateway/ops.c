@@ -38,7 +38,7 @@ fy_time_json(int64_t ms)
 }
 
 /* Audit from an op that has no database open. */
-static int
+int
 trust_audit_noerr(struct site *s, const char *actor, const char *peer, const char *action,
     const char *outcome, const char *fmt, ...)
 {
@@ -617,7 +617,7 @@ op_audit_verify(struct site *s, const struct admin_caller *who, json_t *args, st
 	return j;
 }
 
-static json_t *
+json_t *
 op_link_test(struct site *s, const struct admin_caller *who, json_t *args, struct fy_error *err)
 {
 	struct tp_config cfg;
@@ -755,7 +755,7 @@ const struct op_ent fy_ops[] = {
 const struct op_ent *
 fy_op_find(const char *name)
 {
-	static const struct op_ent *const tables[] = { fy_ops, fy_vm_ops, fy_job_ops };
+	static const struct op_ent *const tables[] = { fy_ops, fy_vm_ops, fy_job_ops, fy_preflight_ops };
 	const struct op_ent *o;
 	size_t i;
 

@@ -3,7 +3,7 @@ INTEGRATION_TESTS = tests/integration/pair.sh tests/integration/pair-bad.sh test
 	tests/integration/limits.sh tests/integration/rotate.sh tests/integration/config.sh \
 	tests/integration/admin.sh tests/integration/transport.sh tests/integration/transport-wan.sh tests/integration/guest.sh
 INTEGRATION_TESTS += tests/integration/vm.sh
-INTEGRATION_TESTS += tests/integration/migrate.sh tests/integration/migrate-wan.sh
+INTEGRATION_TESTS += tests/integration/migrate.sh tests/integration/migrate-wan.sh tests/integration/preflight.sh
 INTEGRATION_TESTS += tests/integration/vcsim.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS)

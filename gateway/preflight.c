@@ -1,0 +1,392 @@
+/*
+ * preflight.c - pre-flight as the gateway runs it: this site's facts in
+ * the shape netmap reads (ferry-findings(7), FACTS), the federation call
+ * that hands them to a paired peer (SiteFacts: the peer gathers them with
+ * its own driver and credentials), and the admin operation behind
+ * `ferryctl preflight`: the facts of the VMs to move, the peer's facts, a
+ * short link test over the transport, then netmap's rules (pure).
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+#include "config.h"
+#include "gateway.h"
+#include "domain.h"
+#include "netmap/netmap.h"
+#include "qmp.h"
+#include "soapH.h"
+
+#define PF_LINK_SECONDS_MAX	60
+#define PF_QMP_MS		3000
+
+/*
+ * How fast each running guest dirties its memory (QEMU's calc-dirty-rate,
+ * page sampling over one second), taken while the peer's facts and the
+ * link test are gathered, so it costs no time of its own.  Through the
+ * monitor reserved for the job engine: a migration starting meanwhile
+ * waits for it (a second at most).  The qemu domain only.
+ */
+struct dirty {
+	struct qmp *q[NETMAP_VMS_MAX];
+	size_t n;
+	int64_t t0;
+};
+
+static void
+dirty_start(struct site *s, json_t *vms, struct dirty *dr)
+{
+	struct domain *d = s->dom;
+	struct fy_error e = { 0, "" };
+	json_t *v;
+	size_t i;
+
+	dr->n = json_array_size(vms);
+	dr->t0 = fy_mono_ms();
+	if (strcmp(d->ops->type, "qemu") != 0)
+		return;
+	json_array_foreach(vms, i, v) {
+		struct vm_status st;
+		if (i >= NETMAP_VMS_MAX || strcmp(json_string_value(json_object_get(v, "power_state")), "running") != 0 ||
+		    d->ops->lookup(d, json_string_value(json_object_get(v, "name")), NULL, &st, &e) != 0 ||
+		    qmp_open(st.job_qmp_path, PF_QMP_MS, &dr->q[i], &e) != 0)
+			continue;
+		if (qmp_exec(dr->q[i], "calc-dirty-rate", json_pack("{s:i, s:s}", "calc-time", 1, "mode",
+		    "page-sampling"), NULL, PF_QMP_MS, &e) != 0) {
+			log_debug("pre-flight: no dirty rate for %s: %s", json_string_value(json_object_get(v, "name")),
+			    e.msg);
+			qmp_close(dr->q[i]);
+			dr->q[i] = NULL;
+		}
+	}
+}
+
+/* Collect the samples into the facts (dirty_bytes_per_s) unless vms is NULL; closes the monitors. */
+static void
+dirty_collect(json_t *vms, struct dirty *dr)
+{
+	struct fy_error e = { 0, "" };
+	size_t i;
+
+	for (i = 0; i < dr->n && i < NETMAP_VMS_MAX; i++) {
+		json_t *ret = NULL;
+		json_int_t rate = -1;
+		if (dr->q[i] == NULL)
+			continue;
+		/* One second of sampling from t0; then a few tries, bounded. */
+		while (vms != NULL && fy_mono_ms() < dr->t0 + 3000) {
+			const char *st;
+			if (fy_mono_ms() < dr->t0 + 1000)
+				fy_sleep_ms((int)(dr->t0 + 1000 - fy_mono_ms()));
+			if (qmp_exec(dr->q[i], "query-dirty-rate", NULL, &ret, PF_QMP_MS, &e) != 0)
+				break;
+			st = json_string_value(json_object_get(ret, "status"));
+			if (st != NULL && strcmp(st, "measured") == 0) {
+				rate = json_integer_value(json_object_get(ret, "dirty-rate"));	/* MB/s */
+				break;
+			}
+			json_decref(ret);
+			ret = NULL;
+			fy_sleep_ms(50);
+		}
+		json_decref(ret);
+		if (rate >= 0) {
+			json_t *v = json_array_get(vms, i);
+			log_debug("pre-flight: %s dirties %lld MB/s", json_string_value(json_object_get(v, "name")),
+			    (long long)rate);
+			json_object_set_new(v, "dirty_bytes_per_s", json_integer(rate * 1000000));
+		}
+		qmp_close(dr->q[i]);
+		dr->q[i] = NULL;
+	}
+}
+
+/* One VM as netmap reads it; NULL with err set (FY_ERR_NOTFOUND names it). */
+static json_t *
+vm_facts(struct domain *d, const char *name, struct fy_error *err)
+{
+	struct vm_spec sp;
+	struct vm_status st;
+	json_t *o, *disks, *nics, *storage;
+	const char *power;
+	int i, k;
+
+	if (d->ops->lookup(d, name, &sp, &st, err) != 0)
+		return NULL;
+	/*
+	 * The qemu domain moves running guests only (live): any other state
+	 * is one pre-flight must refuse, not a cold move it would bless.
+	 */
+	if (st.job[0] != '\0')
+		power = st.state == VM_INCOMING ? "incoming" : "migrating";
+	else if (st.state == VM_RUNNING)
+		power = "running";
+	else if (st.state == VM_SHUTOFF)
+		power = "shutoff (live only)";	/* netmap reads at most 32 bytes */
+	else
+		power = vm_state_name(st.state);
+	disks = json_array();
+	nics = json_array();
+	storage = json_array();
+	for (i = 0; i < sp.ndisks; i++) {
+		uint64_t sum = 0;
+		json_array_append_new(disks, json_pack("{s:s, s:s, s:I}", "label", sp.disks[i].id, "datastore",
+		    sp.disks[i].datastore, "capacity_bytes", (json_int_t)sp.disks[i].size));
+		/* A mirror writes every disk to its full size: that is what the destination needs. */
+		for (k = 0; k < i; k++)
+			if (strcmp(sp.disks[k].datastore, sp.disks[i].datastore) == 0)
+				break;
+		if (k < i)
+			continue;
+		for (k = i; k < sp.ndisks; k++)
+			if (strcmp(sp.disks[k].datastore, sp.disks[i].datastore) == 0)
+				sum += sp.disks[k].size;
+		json_array_append_new(storage, json_pack("{s:s, s:I, s:I}", "datastore", sp.disks[i].datastore,
+		    "committed_bytes", (json_int_t)sum, "uncommitted_bytes", (json_int_t)0));
+	}
+	for (i = 0; i < sp.nnics; i++)
+		json_array_append_new(nics, json_pack("{s:s, s:s}", "network", sp.nics[i].network, "mac",
+		    sp.nics[i].mac));
+	o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:o, s:o, s:o}", "name", sp.name, "instance_uuid", sp.uuid,
+	    "power_state", power, "memory_mib", (json_int_t)sp.memory_mib, "accel", sp.accel, "disks", disks,
+	    "nics", nics, "storage", storage);
+	if (o == NULL)
+		fy_fail(err, FY_ERR_NOMEM, "out of memory");
+	return o;
+}
+
+json_t *
+preflight_facts(struct site *s, json_t *names, struct fy_error *err)
+{
+	struct domain *d = s->dom;
+	json_t *f, *vms, *list = NULL, *v;
+	size_t i;
+
+	if (d == NULL) {
+		fy_fail(err, FY_ERR_CONFIG, "no management domain at site %s", s->conf.site_name);
+		return NULL;
+	}
+	if ((f = d->ops->facts(d, err)) == NULL)
+		return NULL;
+	json_object_set_new(f, "site", json_string(s->conf.site_name));
+	vms = json_array();
+	json_object_set_new(f, "vms", vms);
+	if (names == NULL && (list = names = d->ops->list(d, err)) == NULL)
+		goto fail;
+	json_array_foreach(names, i, v) {
+		const char *name = json_is_string(v) ? json_string_value(v) :
+		    json_string_value(json_object_get(v, "name"));
+		json_t *o;
+		if (name == NULL)
+			continue;
+		if ((o = vm_facts(d, name, err)) == NULL) {
+			/* Gone since the list was read: not an error for an inventory. */
+			if (list != NULL && err->code == FY_ERR_NOTFOUND)
+				continue;
+			goto fail;
+		}
+		json_array_append_new(vms, o);
+	}
+	json_decref(list);
+	return f;
+fail:
+	json_decref(list);
+	json_decref(f);
+	return NULL;
+}
+
+/* The peer's facts over the federation API (its inventory, gathered by its own driver). */
+static json_t *
+peer_facts(struct site *s, const char *peer, char **text, struct fy_error *err)
+{
+	struct fed_client *c = NULL;
+	struct trust_peer p;
+	struct fy_db *db = NULL;
+	struct fy__SiteFactsResponse fr;
+	int r;
+
+	*text = NULL;
+	memset(&p, 0, sizeof(p));
+	if ((r = site_open_db(s, &db)) != 0) {
+		fy_fail(err, r, "database unavailable");
+		return NULL;
+	}
+	r = fed_connect_peer(s, db, peer, &p, &c, err);
+	trust_peer_clear(&p);
+	fy_db_close(db);
+	if (r != 0)
+		return NULL;
+	fed_client_set_timeout(c, 60);
+	memset(&fr, 0, sizeof(fr));
+	if (soap_call_fy__SiteFacts(fed_client_soap(c), "http://peer/fed", NULL, "preflight", &fr) != SOAP_OK) {
+		(void)fed_client_error(c, "the facts request", err);
+		fed_client_free(c);
+		return NULL;
+	}
+	if (fr.facts == NULL || (*text = strdup(fr.facts)) == NULL)
+		fy_fail(err, FY_ERR_PROTO, "%s sent no facts", peer);
+	fed_client_free(c);
+	return *text != NULL ? json_true() : NULL;
+}
+
+static int
+add_maps(json_t *list, struct netmap_map *m, const char *flag, struct fy_error *err)
+{
+	char e[300];
+	json_t *v;
+	size_t i;
+
+	if (list != NULL && !json_is_array(list))
+		return fy_fail(err, FY_ERR_INVAL, "%s: not a list", flag);
+	json_array_foreach(list, i, v) {
+		if (!json_is_string(v))
+			return fy_fail(err, FY_ERR_INVAL, "%s: not a string", flag);
+		if (netmap_map_add(m, json_string_value(v), e, sizeof(e)) != 0)
+			return fy_fail(err, FY_ERR_INVAL, "%s %s", flag, e);
+	}
+	return 0;
+}
+
+/*
+ * args: {"vms": [names], "to": site, "network_map": ["A=B", ...],
+ * "datastore_map": [...], "mac": "keep"|"generate", "link_seconds": n
+ * (0: no link test), "margin_pct": n}.  Returns {"report": ..., "text":
+ * "...", "link": {...} or "link_error": "..."}.
+ */
+static json_t *
+op_preflight(struct site *s, const struct admin_caller *who, json_t *args, struct fy_error *err)
+{
+	json_t *names = json_object_get(args, "vms"), *src_j = NULL, *out = NULL, *lj = NULL, *v;
+	const char *to = json_string_value(json_object_get(args, "to"));
+	const char *mac = json_string_value(json_object_get(args, "mac"));
+	json_t *secs_j = json_object_get(args, "link_seconds"), *margin_j = json_object_get(args, "margin_pct");
+	struct netmap_map *nm = netmap_map_new(NETMAP_MAP_NETWORK), *dm = netmap_map_new(NETMAP_MAP_DATASTORE);
+	struct netmap_facts *src = NULL, *dst = NULL;
+	struct netmap_report *rep = NULL;
+	struct netmap_options opt;
+	struct netmap_link link;
+	struct netmap_input in;
+	struct fy_error le = { 0, "" };
+	struct dirty *dr = calloc(1, sizeof(*dr));
+	char e[400], *dst_text = NULL, *text = NULL;
+	json_int_t secs = 2;
+	size_t i;
+
+	netmap_options_init(&opt);
+	netmap_link_init(&link);
+	if (nm == NULL || dm == NULL || dr == NULL) {
+		fy_fail(err, FY_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (to == NULL || to[0] == '\0') {
+		fy_fail(err, FY_ERR_INVAL, "--to: missing destination site");
+		goto out;
+	}
+	if (!json_is_array(names) || json_array_size(names) == 0) {
+		fy_fail(err, FY_ERR_INVAL, "no VM named: give one or more");
+		goto out;
+	}
+	if (json_array_size(names) > NETMAP_VMS_MAX) {
+		fy_fail(err, FY_ERR_LIMIT, "%zu VMs: at most %d in one pre-flight", json_array_size(names),
+		    NETMAP_VMS_MAX);
+		goto out;
+	}
+	json_array_foreach(names, i, v)
+		if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > NETMAP_NAME_MAX) {
+			fy_fail(err, FY_ERR_INVAL, "VM %zu: not a name", i + 1);
+			goto out;
+		}
+	if (secs_j != NULL) {
+		if (!json_is_integer(secs_j) || (secs = json_integer_value(secs_j)) < 0 || secs > PF_LINK_SECONDS_MAX) {
+			fy_fail(err, FY_ERR_INVAL, "--link-seconds: 0 to %d", PF_LINK_SECONDS_MAX);
+			goto out;
+		}
+	}
+	if (margin_j != NULL) {
+		if (!json_is_integer(margin_j) || json_integer_value(margin_j) < 0 || json_integer_value(margin_j) > 90) {
+			fy_fail(err, FY_ERR_INVAL, "--margin: 0 to 90 (percent of the datastore's capacity)");
+			goto out;
+		}
+		opt.margin_pct = (int)json_integer_value(margin_j);
+	}
+	if (mac != NULL && netmap_mac_policy_parse(mac, &opt.mac, e, sizeof(e)) != 0) {
+		fy_fail(err, FY_ERR_INVAL, "--mac: %s", e);
+		goto out;
+	}
+	if (add_maps(json_object_get(args, "network_map"), nm, "--network-map", err) != 0 ||
+	    add_maps(json_object_get(args, "datastore_map"), dm, "--datastore-map", err) != 0)
+		goto out;
+
+	/* This site: the VMs to move, and (sampled meanwhile) how fast they dirty memory. */
+	if ((src_j = preflight_facts(s, names, err)) == NULL)
+		goto out;
+	dirty_start(s, json_object_get(src_j, "vms"), dr);
+	/* The destination, by its own gateway. */
+	if (peer_facts(s, to, &dst_text, err) == NULL)
+		goto out;
+	if (netmap_facts_parse(dst_text, strlen(dst_text), &dst, e, sizeof(e)) != 0) {
+		fy_fail(err, FY_ERR_PROTO, "facts from %s refused: %s", to, e);
+		goto out;
+	}
+	/* The link, over the transport the migration would use. */
+	if (secs > 0) {
+		json_t *la = json_pack("{s:s, s:I}", "site", to, "seconds", secs);
+		lj = op_link_test(s, who, la, &le);
+		json_decref(la);
+		if (lj != NULL && netmap_link_from_json(lj, &link, e, sizeof(e)) != 0) {
+			fy_fail(&le, FY_ERR_FORMAT, "link test result: %s", e);
+			json_decref(lj);
+			lj = NULL;
+		}
+		if (lj == NULL) {
+			link.goodput_bps = 0;	/* it carried nothing: a finding, not a failure */
+			link.rtt_ms = -1;
+		}
+	}
+	dirty_collect(json_object_get(src_j, "vms"), dr);
+	if (netmap_facts_from_json(src_j, &src, e, sizeof(e)) != 0) {
+		fy_fail(err, FY_ERR_FORMAT, "this site's facts: %s", e);
+		goto out;
+	}
+	memset(&in, 0, sizeof(in));
+	in.src = src;
+	in.dst = dst;
+	in.link = secs > 0 ? &link : NULL;
+	in.networks = nm;
+	in.datastores = dm;
+	in.opt = &opt;
+	if (netmap_check(&in, &rep, e, sizeof(e)) != 0) {
+		fy_fail(err, FY_ERR_FORMAT, "pre-flight: %s", e);
+		goto out;
+	}
+	if ((text = netmap_report_text(rep)) == NULL ||
+	    (out = json_pack("{s:o, s:s}", "report", netmap_report_json(rep), "text", text)) == NULL) {
+		fy_fail(err, FY_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (lj != NULL)
+		json_object_set(out, "link", lj);
+	else if (secs > 0)
+		json_object_set_new(out, "link_error", json_string(le.msg));
+	(void)trust_audit_noerr(s, who->actor, to, "preflight", netmap_verdict_name(netmap_report_verdict(rep, -1)),
+	    "%zu VM%s to %s", json_array_size(names), json_array_size(names) == 1 ? "" : "s", to);
+out:
+	if (dr != NULL)
+		dirty_collect(NULL, dr);	/* closes what an error left open */
+	free(dr);
+	free(text);
+	free(dst_text);
+	netmap_report_free(rep);
+	netmap_facts_free(src);
+	netmap_facts_free(dst);
+	netmap_map_free(nm);
+	netmap_map_free(dm);
+	json_decref(src_j);
+	json_decref(lj);
+	return out;
+}
+
+const struct op_ent fy_preflight_ops[] = {
+	{ "preflight", op_preflight },
+	{ NULL, NULL },
+};
