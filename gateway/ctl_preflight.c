@@ -116,7 +116,110 @@ bad:
 	return 2;
 }
 
+#define INVENTORY_USAGE "inventory [vms|hosts|datastores|networks] [--site SITE]"
+
+static void
+human(json_int_t v, char *buf, size_t cap)
+{
+	const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	double d = (double)v;
+	int i = 0;
+
+	if (v < 0) {
+		snprintf(buf, cap, "-");
+		return;
+	}
+	while (d >= 1024 && i < 5) {
+		d /= 1024;
+		i++;
+	}
+	snprintf(buf, cap, i ? "%.1f %s" : "%.0f %s", d, u[i]);
+}
+
+static json_int_t
+jint(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+
+	return json_is_integer(v) ? json_integer_value(v) : -1;
+}
+
+static int
+cmd_inventory(int argc, char **argv)
+{
+	static const char *const kinds[] = { "vms", "hosts", "datastores", "networks" };
+	const char *site = NULL, *kind = NULL;
+	json_t *args, *r, *list, *v;
+	char a[32], b[32];
+	size_t i, k;
+	int t;
+
+	if ((t = ctl_opt_take(&argc, argv, "--site", &site)) < 0) {
+		fprintf(stderr, "usage: ferryctl %s\n", INVENTORY_USAGE);
+		return 2;
+	}
+	ctl_unknown_opts(argc, argv, INVENTORY_USAGE);
+	if (argc > 1) {
+		fprintf(stderr, "usage: ferryctl %s\n", INVENTORY_USAGE);
+		return 2;
+	}
+	if (argc == 1) {
+		for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+			if (strcmp(argv[0], kinds[k]) == 0)
+				kind = kinds[k];
+		if (kind == NULL) {
+			fprintf(stderr, "ferryctl: inventory: \"%s\": give vms, hosts, datastores or networks\n", argv[0]);
+			return 2;
+		}
+	}
+	args = site != NULL ? json_pack("{s:s}", "site", site) : json_object();
+	if (ctl_call("inventory", args, &r) != 0)
+		return 1;
+	if (ctl_json_out) {
+		if (kind != NULL) {
+			json_t *o = json_incref(json_object_get(r, kind));
+			json_decref(r);
+			return ctl_print_json(o != NULL ? o : json_array());
+		}
+		return ctl_print_json(r);
+	}
+	printf("site %s (%s%s%s)\n", ctl_js(r, "site"), ctl_js(r, "type"),
+	    json_object_get(r, "qemu_version") ? ", QEMU " : "", json_object_get(r, "qemu_version") ?
+	    ctl_js(r, "qemu_version") : "");
+	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		if (kind != NULL && strcmp(kind, kinds[k]) != 0)
+			continue;
+		list = json_object_get(r, kinds[k]);
+		printf("\n%s:\n", kinds[k]);
+		if (list == NULL) {
+			printf("  (not reported by a %s domain)\n", ctl_js(r, "type"));
+			continue;
+		}
+		if (json_array_size(list) == 0)
+			printf("  (none)\n");
+		json_array_foreach(list, i, v) {
+			if (strcmp(kinds[k], "vms") == 0) {
+				human(jint(v, "memory_mib") >= 0 ? jint(v, "memory_mib") << 20 : -1, a, sizeof(a));
+				printf("  %-24s %-10s %10s  %s\n", ctl_js(v, "name"), ctl_js(v, "power_state"), a,
+				    ctl_js(v, "instance_uuid"));
+			} else if (strcmp(kinds[k], "datastores") == 0) {
+				human(jint(v, "free_bytes"), a, sizeof(a));
+				human(jint(v, "capacity_bytes") >= 0 ? jint(v, "capacity_bytes") : jint(v, "total_bytes"),
+				    b, sizeof(b));
+				printf("  %-24s %10s free of %s\n", ctl_js(v, "name"), a, b);
+			} else if (json_is_string(v))
+				printf("  %s\n", json_string_value(v));
+			else
+				printf("  %-24s %s\n", ctl_js(v, "name"), json_object_get(v, "kind") ? ctl_js(v, "kind") :
+				    json_object_get(v, "version") ? ctl_js(v, "version") : "");
+		}
+	}
+	json_decref(r);
+	return 0;
+}
+
 const struct ctl_cmd ctl_preflight_cmds[] = {
+	{ "inventory", NULL, cmd_inventory, INVENTORY_USAGE, "a site's VMs, hosts, datastores and networks" },
 	{ "preflight", NULL, cmd_preflight, PREFLIGHT_USAGE, "check VMs against a paired site before they move" },
 	{ NULL, NULL, NULL, NULL, NULL },
 };

@@ -523,6 +523,14 @@ fy__SiteFacts(struct soap *soap, char *scope, struct fy__SiteFactsResponse *out)
 		return soap->error;
 	if ((f = preflight_facts(c->site, NULL, &e)) == NULL)
 		return mig_refuse(soap, "site-facts", &e);
+	/* The peer has no use for this host's paths. */
+	json_object_del(f, "qemu_binary");
+	{
+		json_t *ds;
+		size_t i;
+		json_array_foreach(json_object_get(f, "datastores"), i, ds)
+			json_object_del(ds, "dir");
+	}
 	text = json_dumps(f, JSON_COMPACT);
 	json_decref(f);
 	if (text == NULL) {

@@ -386,7 +386,39 @@ out:
 	return out;
 }
 
+/*
+ * args: {"site": peer or absent for this site}.  The facts document as
+ * the site's own driver reports it (a peer's: gathered by its gateway).
+ */
+static json_t *
+op_inventory(struct site *s, const struct admin_caller *who, json_t *args, struct fy_error *err)
+{
+	const char *peer = json_string_value(json_object_get(args, "site"));
+	struct netmap_facts *f = NULL;
+	json_error_t je;
+	json_t *j;
+	char *text = NULL, e[400];
+
+	(void)who;
+	if (peer == NULL || strcmp(peer, s->conf.site_name) == 0)
+		return preflight_facts(s, NULL, err);
+	if (peer_facts(s, peer, &text, err) == NULL)
+		return NULL;
+	/* What a peer sends is checked as pre-flight would check it before it is shown. */
+	if (netmap_facts_parse(text, strlen(text), &f, e, sizeof(e)) != 0) {
+		fy_fail(err, FY_ERR_PROTO, "facts from %s refused: %s", peer, e);
+		free(text);
+		return NULL;
+	}
+	netmap_facts_free(f);
+	if ((j = json_loads(text, JSON_REJECT_DUPLICATES, &je)) == NULL)
+		fy_fail(err, FY_ERR_PROTO, "facts from %s: %s", peer, je.text);
+	free(text);
+	return j;
+}
+
 const struct op_ent fy_preflight_ops[] = {
 	{ "preflight", op_preflight },
+	{ "inventory", op_inventory },
 	{ NULL, NULL },
 };

@@ -108,6 +108,21 @@ is "$(jget 'r["vms"][1]["name"], r["vms"][1]["verdict"]')" "('vm2', 'clear')" \
 	"vm2 in the same pre-flight is judged on its own (clear)"
 is "$(jget 'r["verdict"]')" blocked "the overall verdict is the worst"
 
+# ------------------------------------------------------------------ inventory
+ok "inventory of this site" ctl a inventory
+like "$(cat "$T/last.out")" "vm2 +running" "lists a's VMs with their state"
+like "$(cat "$T/last.out")" "ds-a +[0-9.]+ [KMGT]iB free of" "and its datastores with their free space"
+like "$(cat "$T/last.out")" "not reported by a qemu domain" "and says hosts are not reported by a qemu domain"
+ok "inventory of b, by b's gateway" ctl a inventory vms --site b
+like "$(cat "$T/last.out")" "vm1 +running" "lists the VM that moved there"
+ok "b's datastores as JSON" ctl a --json inventory datastores --site b
+like "$(cat "$T/last.out")" '"name": "ds-b"' "names b's datastore"
+unlike "$(cat "$T/last.out")" '"dir"|/ds-b' "without b's local paths"
+fails "an unknown kind is refused" ctl a inventory bogus
+like "$(cat "$T/last.out")" "bogus" "naming it"
+fails "an unknown site is refused" ctl a inventory --site nowhere
+like "$(cat "$T/last.out")" "nowhere" "naming it"
+
 # ------------------------------------------------------------------ bad input
 fails "an unknown VM is refused" ctl a preflight ghost --to b
 like "$(cat "$T/last.out")" "ghost" "naming it"
