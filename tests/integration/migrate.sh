@@ -24,7 +24,7 @@ for s in a b; do
 	mkdir -p "$T/ds-$s"
 done
 site_conf a "qemu_datastores ds-a=$T/ds-a" "qemu_networks net-a,shared" "transport_dead_timeout 5s" \
-	"transport_stream_timeout 2s" "migrate_throttle_max 95" "migrate_stall_passes 2"
+	"transport_stream_timeout 2s" "migrate_throttle_max 99" "migrate_stall_passes 2"
 site_conf b "qemu_datastores ds-b=$T/ds-b" "qemu_networks net-b,shared" "transport_dead_timeout 5s" \
 	"transport_stream_timeout 2s"
 ok "site a starts" site_start a
@@ -133,7 +133,7 @@ fails "vm3 does not converge at 120 Mbit/s with escalation off" ctl a migrate vm
 like "$(cat "$T/last.out")" "did not converge" "the job says it did not converge"
 ok "vm3 still runs at a only" one_site vm3 a
 ok "vm3 still beats at a" wait_beats a vm3 3
-ok "with the policy (CPU throttling up to 95%) it converges" ctl a migrate vm3 --to b --network-map net-a=net-b \
+ok "with the policy (CPU throttling up to 99%) it converges" ctl a migrate vm3 --to b --network-map net-a=net-b \
 	--bandwidth 120 --downtime-ms 100 --escalate throttle --verify --wait
 like "$(cat "$T/last.out")" "escalated +throttle" "the summary says the policy throttled the guest"
 like "$(cat "$T/last.out")" "memory digests equal" "the throttled guest's memory arrived intact"
