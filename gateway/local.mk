@@ -36,3 +36,30 @@ gateway_ferryctl_LDADD = $(FERRY_LIBS)
 
 wsdldir = $(datadir)/ferry
 nodist_wsdl_DATA = gateway/Ferry.wsdl gateway/fy.xsd
+
+# The vim25 client (vim.h): a gSOAP module from the hand-written
+# gateway/vim25.gsoap.h with its own prefix (vim*) and namespace table
+# (vim_namespaces, -n), SOAP 1.1, client side only.  It shares the SOAP
+# Header/Fault serializers of the federation's generated code (libsoap.a);
+# the built-in serializers both define (string, byte, QName...) are renamed
+# vim_soap_* in the module by gateway/vim-names.h, made from what vimC.c
+# defines.  Same GSOAP_CFLAGS as libsoap.a: struct soap must have one layout.
+VIM_GEN = gateway/vimC.c gateway/vimClient.c gateway/vimH.h gateway/vimStub.h gateway/vim.nsmap \
+	gateway/vim-names.h
+$(VIM_GEN): gateway/.vim-stamp
+gateway/.vim-stamp: $(top_srcdir)/gateway/vim25.gsoap.h
+	$(AM_V_GEN)$(MKDIR_P) gateway && \
+	$(SOAPCPP2) -c -1 -C -n -w -x -L -pvim -d gateway $(top_srcdir)/gateway/vim25.gsoap.h >/dev/null && \
+	sed -n 's/^SOAP_FMAC3 .* SOAP_FMAC4 \(soap_[A-Za-z0-9_]*\)(.*/#define \1 vim_\1/p' gateway/vimC.c | \
+		sort -u >gateway/vim-names.h.tmp && mv -f gateway/vim-names.h.tmp gateway/vim-names.h && touch $@
+BUILT_SOURCES += $(VIM_GEN)
+CLEANFILES += $(VIM_GEN) gateway/.vim-stamp
+EXTRA_DIST += gateway/vim25.gsoap.h
+
+noinst_LIBRARIES += gateway/libvim.a gateway/libvimsoap.a
+nodist_gateway_libvimsoap_a_SOURCES = gateway/vimC.c gateway/vimClient.c
+gateway_libvimsoap_a_CFLAGS = $(SAN_FLAGS) $(GSOAP_CFLAGS) -w -include gateway/vim-names.h
+gateway_libvim_a_SOURCES = gateway/vim.h gateway/vim.c
+gateway_libvim_a_CFLAGS = $(AM_CFLAGS) $(GSOAP_CFLAGS) $(OPENSSL_CFLAGS) $(JANSSON_CFLAGS) -I$(top_builddir)/gateway
+# Link before $(FERRY_LIBS): libsoap.a (Header/Fault) and fy_fail come from there.
+VIM_LIBS = gateway/libvim.a gateway/libvimsoap.a

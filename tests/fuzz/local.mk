@@ -156,3 +156,20 @@ tests_fuzz_facts_fuzz_CFLAGS = $(FACTS_FUZZ_CFLAGS) $(FUZZ_SAN)
 tests_fuzz_facts_fuzz_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_SAN)
 tests_fuzz_facts_fuzz_LDADD = $(JANSSON_LIBS) $(OPENSSL_LIBS) $(SQLITE_LIBS)
 endif
+
+# The vim25 property reader (vim_parse_reply in gateway/vim.c: a vCenter's
+# RetrievePropertiesEx reply to objects, properties and typed values):
+# tests/fuzz/vimprop-fuzz, corpus tests/fuzz/corpus/vimprop/.
+VIMPROP_FUZZ_CFLAGS = $(FUZZ_CFLAGS) $(GSOAP_CFLAGS) $(JANSSON_CFLAGS) -I$(top_builddir)/gateway
+FUZZ_REPLAYS += tests/fuzz/vimprop-replay
+tests_fuzz_vimprop_replay_SOURCES = tests/fuzz/replay.c tests/fuzz/vimprop-fuzz.c tests/fuzz/fuzz.h
+tests_fuzz_vimprop_replay_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_NAME='"vimprop"'
+tests_fuzz_vimprop_replay_CFLAGS = $(VIMPROP_FUZZ_CFLAGS)
+tests_fuzz_vimprop_replay_LDADD = tests/libtap.a $(VIM_LIBS) $(FERRY_LIBS)
+if FUZZING
+FUZZERS += tests/fuzz/vimprop-fuzz
+tests_fuzz_vimprop_fuzz_SOURCES = tests/fuzz/vimprop-fuzz.c tests/fuzz/fuzz.h gateway/vim.h gateway/vim.c
+tests_fuzz_vimprop_fuzz_CFLAGS = $(VIMPROP_FUZZ_CFLAGS) $(FUZZ_SAN)
+tests_fuzz_vimprop_fuzz_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_SAN)
+tests_fuzz_vimprop_fuzz_LDADD = gateway/libvimsoap.a $(FERRY_LIBS)
+endif

@@ -5,5 +5,6 @@ INTEGRATION_TESTS = tests/integration/pair.sh tests/integration/pair-bad.sh test
 INTEGRATION_TESTS += tests/integration/vm.sh
 INTEGRATION_TESTS += tests/integration/migrate.sh tests/integration/migrate-wan.sh tests/integration/preflight.sh
 INTEGRATION_TESTS += tests/integration/vcsim.sh
+INTEGRATION_TESTS += tests/integration/vsphere-client.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS)
