@@ -428,16 +428,13 @@ def at(pred):
             return e['time_ms']
     return None
 t = [ev[0]['time_ms'],
-     at(lambda e: 'opening the transport' in e['message']),
+     at(lambda e: e['phase'] == 'perform'),
      at(lambda e: e['message'].startswith('memory pre-copy')),
-     at(lambda e: 'the guest dirties' in e['message']),
      at(lambda e: e['phase'] == 'finish'),
      at(lambda e: e['phase'] == 'confirm'),
      at(lambda e: e['phase'] == 'done')]
-if t[3] is None:
-    t[3] = t[2]
 out = []
-for i in range(6):
+for i in range(5):
     out.append('-' if t[i] is None or t[i + 1] is None else str(t[i + 1] - t[i]))
 # How long the guest stayed stopped after QEMU's downtime and before the
 # Finish was recorded: the pause it saw, less QEMU's downtime, less the
@@ -445,7 +442,7 @@ for i in range(6):
 try:
     p = j['progress']
     dres = [e['time_ms'] for e in json.load(open(sys.argv[1] + '.dst'))['events'] if e['phase'] == 'done'][0]
-    out.append(str(p['guest_pause_ms'] - p['downtime_ms'] - (dres - t[4])))
+    out.append(str(p['guest_pause_ms'] - p['downtime_ms'] - (dres - t[3])))
 except Exception:
     out.append('-')
 print(' '.join('%7s' % x for x in out))
@@ -542,10 +539,11 @@ for env in $ENVS; do
 	sites_down "$env"
 done
 printf '\nWhere Ferry'"'"'s total went (ms, from the source job'"'"'s events):\n'
-printf '%s\n' "(precopy: QEMU's migration until the finish is recorded; Mbit/s: the mean of QEMU's ram.mbps during pre-copy)"
-printf '%s\n' "(idle: the stopped guest's wait after QEMU's downtime, before the finish record)"
-printf '%-8s %5s %-9s %7s %7s %7s %7s %7s %7s %7s %9s %9s\n' env MiB rate prepare tp-open estim. precopy finish confirm \
+printf '%s\n' "(prepare: until the destination is prepared and the transport up; setup: relays, disk mirrors; precopy: QEMU's"
+printf '%s\n' " migration until the finish is recorded; finish: the destination resumes; confirm: the source's copy goes)"
+printf '%s\n' "(idle: the stopped guest's wait after QEMU's downtime, before the finish record; Mbit/s: mean of QEMU's ram.mbps)"
+printf '%-8s %5s %-9s %7s %7s %7s %7s %7s %7s %9s %9s\n' env MiB rate prepare setup precopy finish confirm \
 	idle "F Mbit/s" "D Mbit/s"
-awk '{ printf "%-8s %5s %-9s %7s %7s %7s %7s %7s %7s %7s %9s %9s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 }' \
+awk '{ printf "%-8s %5s %-9s %7s %7s %7s %7s %7s %7s %9s %9s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 }' \
 	"$D/breakdown"
 echo "# done: $(uptime | sed 's/.*load/load/')" >&2
