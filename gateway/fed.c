@@ -521,8 +521,15 @@ fy__SiteFacts(struct soap *soap, char *scope, struct fy__SiteFactsResponse *out)
 	(void)scope;
 	if (require_token(soap, "site-facts") != SOAP_OK)
 		return soap->error;
-	if ((f = preflight_facts(c->site, NULL, &e)) == NULL)
-		return mig_refuse(soap, "site-facts", &e);
+	if ((f = preflight_facts(c->site, NULL, &e)) == NULL) {
+		/*
+		 * The reason stays here: it may name this site's vCenter user,
+		 * credential file or certificate, none of the peer's business.
+		 */
+		log_warnx("facts for %s: %s", c->peer.name, e.msg);
+		return refuse(soap, e.code ? e.code : FY_ERR_PEER, "site-facts", "facts unavailable at %s (%s); "
+		    "its log says why", c->site->conf.site_name, fy_strerror(e.code ? e.code : FY_ERR_PEER));
+	}
 	/* The peer has no use for this host's paths. */
 	json_object_del(f, "qemu_binary");
 	{
@@ -533,10 +540,8 @@ fy__SiteFacts(struct soap *soap, char *scope, struct fy__SiteFactsResponse *out)
 	}
 	text = json_dumps(f, JSON_COMPACT);
 	json_decref(f);
-	if (text == NULL) {
-		fy_fail(&e, FY_ERR_NOMEM, "out of memory");
-		return mig_refuse(soap, "site-facts", &e);
-	}
+	if (text == NULL)
+		return refuse(soap, FY_ERR_NOMEM, "site-facts", "out of memory");
 	out->facts = soap_strdup(soap, text);
 	free(text);
 	return SOAP_OK;

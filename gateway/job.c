@@ -1847,6 +1847,8 @@ source_run(struct mig *m)
 	log_debug("job %s: +%lld ms: finish recorded", j->id, (long long)(fy_mono_ms() - m->t_completed));
 	r = send_finish(m, &resumed_ms, &qc, &err);
 	t_answer = fy_mono_ms();
+	if (qc != NULL)
+		fed_client_set_timeout(qc, 10);	/* Finish's was long; a query gets peer_query's */
 	log_debug("job %s: +%lld ms: finish answered", j->id, (long long)(t_answer - m->t_completed));
 	m->switchover_ms = t_answer - m->t_completed;
 	mig_cleanup(m);

@@ -657,6 +657,13 @@ op_link_test(struct site *s, const struct admin_caller *who, json_t *args, struc
 		}
 		cfg.min_streams = cfg.max_streams = (int)nstreams;
 	}
+	/*
+	 * With transport_rate_limit, no more than the limit lets through in the
+	 * test's time: the rest would only queue (a whole window of it) and
+	 * the drain would wait for it at the capped rate.
+	 */
+	if (cfg.rate_limit > 0 && (limit <= 0 || (uint64_t)limit > cfg.rate_limit * (uint64_t)secs))
+		limit = (json_int_t)(cfg.rate_limit * (uint64_t)secs);
 	if (h == NULL || XXH3_128bits_reset(h) != XXH_OK || (buf = malloc(cfg.chunk_size)) == NULL ||
 	    fy_random(buf, cfg.chunk_size) != 0) {
 		fy_fail(err, FY_ERR_NOMEM, "out of memory");

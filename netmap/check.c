@@ -494,6 +494,19 @@ host_runs_hw(const struct netmap_host *h, int hw, int *max)
 	}
 	if (!netmap_matrix_parse_version(h->version, &v, 1) || (*max = netmap_matrix_hw_max(&v)) == 0)
 		return -1;
+	/*
+	 * ESXi 6.7 Update 2 and later (build 13006603) run vmx-15 yet still
+	 * report 6.7.0: the build tells; without one, vmx-15 is not judged.
+	 */
+	if (v.major == 6 && v.minor == 7 && hw == 15) {
+		long long build = h->build != NULL ? strtoll(h->build, NULL, 10) : 0;
+		if (build >= 13006603) {
+			*max = 15;
+			return 1;
+		}
+		if (build <= 0)
+			return -1;
+	}
 	return hw <= *max;
 }
 
@@ -1041,6 +1054,7 @@ rule_datastores(struct ctx *c)
 	struct need *nd;
 	int64_t *used, margin, need, have;
 	size_t *nvms_on, i, k, j, n;
+	int fits;
 	const char *mapped, *target;
 	char sval[VAL_MAX], dval[VAL_MAX], b1[32], b2[32], b3[32], b4[32];
 	long di;
@@ -1118,26 +1132,33 @@ rule_datastores(struct ctx *c)
 			}
 			nd[k].dst = di;
 		}
-		/* Sum per destination datastore (two sources may map to one), then take the space. */
+		/* Sum per destination datastore (two sources may map to one). */
+		for (k = 0; k < n; k++) {
+			if (nd[k].dst < 0)
+				continue;
+			for (j = k + 1; j < n; j++)
+				if (nd[j].dst == nd[k].dst) {
+					nd[k].bytes = sat_add(nd[k].bytes, nd[j].bytes);
+					nd[j].dst = -1;
+				}
+		}
+		/*
+		 * The VM takes its space only where it fits everywhere: a VM that
+		 * is refused is not counted against the VMs after it.
+		 */
+		fits = 1;
 		for (k = 0; k < n; k++) {
 			if (nd[k].dst < 0)
 				continue;
 			di = nd[k].dst;
 			need = nd[k].bytes;
-			for (j = k + 1; j < n; j++)
-				if (nd[j].dst == di) {
-					need = sat_add(need, nd[j].bytes);
-					nd[j].dst = -1;
-				}
 			have = d->datastores[di].free_bytes;
 			margin = c->opt.margin_bytes;
 			if (d->datastores[di].capacity_bytes > 0)
 				margin = sat_add(margin, d->datastores[di].capacity_bytes / 100 * c->opt.margin_pct);
-			if (sat_add(sat_add(used[di], need), margin) <= have) {
-				used[di] = sat_add(used[di], need);
-				nvms_on[di]++;
+			if (sat_add(sat_add(used[di], need), margin) <= have)
 				continue;
-			}
+			fits = 0;
 			netmap_fmt_bytes(b1, sizeof(b1), need);
 			netmap_fmt_bytes(b2, sizeof(b2), used[di]);
 			netmap_fmt_bytes(b3, sizeof(b3), margin);
@@ -1153,6 +1174,12 @@ rule_datastores(struct ctx *c)
 			    "margin of %s, but it has %s free.", vm->name, b1, d->datastores[di].name,
 			    nvms_on[di] > 0 ? ", after " : "", nvms_on[di] > 0 ? b2 : "",
 			    nvms_on[di] > 0 ? " for the VMs before it" : "", b3, b4);
+		}
+		for (k = 0; fits && k < n; k++) {
+			if (nd[k].dst < 0)
+				continue;
+			used[nd[k].dst] = sat_add(used[nd[k].dst], nd[k].bytes);
+			nvms_on[nd[k].dst]++;
 		}
 	}
 }

@@ -13,7 +13,8 @@
  * vSphere releases, oldest first.  An update that raised the hardware
  * version gets its own row when the version string shows it (7.0.1 is
  * 7.0 U1).  6.7 U2 runs vmx-15 but still reports 6.7.0: the row keeps
- * the conservative 14; a host that reports hw_versions overrides it.
+ * 14 and host_runs_hw() (check.c) reads the build for vmx-15; a host that
+ * reports hw_versions overrides both.
  */
 static const struct release {
 	int major, minor, patch;	/* first version of the row */

@@ -5,6 +5,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,58 @@ netmap_report_arena(struct netmap_report *r)
 	return r->a;
 }
 
+/* Length of the valid UTF-8 sequence at p (RFC 3629), 0 when it is not one. */
+static size_t
+utf8_len(const unsigned char *p)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n, k;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		n = 3;
+		if (p[0] == 0xe0)
+			lo = 0xa0;
+		else if (p[0] == 0xed)
+			hi = 0x9f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4;
+		if (p[0] == 0xf0)
+			lo = 0x90;
+		else if (p[0] == 0xf4)
+			hi = 0x8f;
+	} else
+		return 0;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (k = 2; k < n; k++)
+		if ((p[k] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+/*
+ * Make s valid UTF-8 in place: a value cut in the middle of a character by
+ * a bounded buffer, or bytes a peer sent broken, become '?' (jansson, and
+ * so the JSON report, refuses invalid UTF-8).
+ */
+static void
+utf8_fix(const char *cs)
+{
+	unsigned char *p = (unsigned char *)(uintptr_t)cs;
+	size_t n;
+
+	while (p != NULL && *p != '\0') {
+		if ((n = utf8_len(p)) == 0)
+			*p++ = '?';
+		else
+			p += n;
+	}
+}
+
 int
 netmap_report_add(struct netmap_report *r, enum netmap_code_id id, int vm_index, const char *subject,
     const char *src, const char *dst, const char *fix, const char *fmt, ...)
@@ -121,6 +174,16 @@ netmap_report_add(struct netmap_report *r, enum netmap_code_id id, int vm_index,
 	    (f->dst_value = dup_or(r->a, dst, "")) == NULL ||
 	    (f->fix = dup_or(r->a, fix, netmap_catalogue_fix(id))) == NULL)
 		return FY_ERR_NOMEM;
+	/* Only the arena's copies: the defaults are constants, valid already. */
+	utf8_fix(f->message);
+	if (subject != NULL)
+		utf8_fix(f->subject);
+	if (src != NULL)
+		utf8_fix(f->src_value);
+	if (dst != NULL)
+		utf8_fix(f->dst_value);
+	if (fix != NULL)
+		utf8_fix(f->fix);
 	r->items[r->n].seq = r->n;
 	r->n++;
 	r->count[f->severity]++;

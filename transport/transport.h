@@ -109,8 +109,9 @@ int tp_channel_drain(struct tp_channel *, int timeout_ms) FY_WUR;
 void tp_channel_set_rate(struct tp_channel *, uint64_t bytes_per_s);
 /*
  * Lower the most a channel may have unconsumed at the peer (the smaller of
- * the two sides' windows at open) to bytes, for channels written from now
- * on; never below two chunks.
+ * the two sides' windows at open) to bytes, at once for every channel of
+ * the session (writers already past the old limit wait until they are
+ * under the new one); never below two chunks.  It only lowers.
  */
 void tp_session_limit_window(struct tp_session *, uint64_t bytes);
 /*

@@ -188,6 +188,24 @@ t_hw(void)
 	expect_none(&f, "FY-HW-002", "both hosts run vmx-13");
 	fx_free(&f);
 
+	/* ESXi 6.7 U2 and later run vmx-15 but report 6.7.0: the build decides. */
+	fx_init(&f);
+	jset(f.dst, "hosts[0].version", json_string("6.7.0"));
+	jset(f.dst, "hosts[0].build", json_string("13006603"));
+	jset(f.src, "vms[0].hw_version", json_integer(15));
+	jset(f.src, "vms[0].min_evc", json_null());
+	fx_run(&f);
+	expect_none(&f, "FY-HW-001", "vmx-15 on ESXi 6.7.0 build 13006603 (U2)");
+	expect_none(&f, "FY-HW-003", "and it is judged, not unknown");
+	jset(f.dst, "hosts[0].build", json_string("8169922"));
+	fx_run(&f);
+	expect(&f, "FY-HW-001", 0, "vmx-15", "newest vmx-14", "vmx-15 on ESXi 6.7.0 build 8169922 (GA)");
+	jdel(f.dst, "hosts[0].build");
+	fx_run(&f);
+	expect_none(&f, "FY-HW-001", "without a build, vmx-15 on 6.7.0 is not refused");
+	ok(fx_count(f.r, "FY-HW-003", 0) == 1, "but said unknown (FY-HW-003)");
+	fx_free(&f);
+
 	fx_init(&f);
 	jset(f.dst, "hosts[0].version", json_string("9.1.0"));
 	fx_run(&f);
@@ -272,6 +290,27 @@ t_cpu(void)
 	jset(f.dst, "accelerators", J("['tcg', 'kvm']"));
 	fx_run(&f);
 	expect_none(&f, "FY-CPU-003", "kvm at both ends");
+	/*
+	 * A destination's names cut to fit a finding must not cut a character
+	 * in two: the JSON report would be refused (it must be valid UTF-8).
+	 */
+	{
+		json_t *acc = json_array(), *rep;
+		int k;
+		for (k = 0; k < 16; k++) {
+			char name[40];
+			/* 15 x U+00E9 and two digits: 32 bytes, the most a name may have */
+			snprintf(name, sizeof(name), "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3"
+			    "\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9%02d", k);
+			json_array_append_new(acc, json_string(name));
+		}
+		jset(f.dst, "accelerators", acc);
+		fx_run(&f);
+		ok(fx_count(f.r, "FY-CPU-003", 0) == 1, "16 accelerators with long non-ASCII names, no kvm: CPU-003");
+		rep = netmap_report_json(f.r);
+		ok(rep != NULL, "and the JSON report is still produced (the cut value is valid UTF-8)");
+		json_decref(rep);
+	}
 	fx_free(&f);
 }
 
@@ -531,6 +570,25 @@ t_datastores(void)
 	is_int(netmap_report_verdict(f.r, 0), NETMAP_CLEAR, "VM 1 clear");
 	is_int(netmap_report_verdict(f.r, 1), NETMAP_BLOCKED, "VM 2 blocked");
 	is_int(netmap_report_verdict(f.r, 2), NETMAP_CLEAR, "VM 3 clear");
+	fx_free(&f);
+
+	/*
+	 * A VM refused on one datastore takes no space on the others either:
+	 * web01 fits on DS-A but not on DS-B; web02, on DS-A only, must fit.
+	 */
+	fx_init(&f);
+	f.opt.margin_pct = 0;
+	jset(f.dst, "datastores[0].free_bytes", json_integer(15 * GiB));
+	jset(f.dst, "datastores[1].free_bytes", json_integer(5 * GiB));
+	jset(f.src, "vms[0].storage", J("[{'datastore': 'DS-A', 'committed_bytes': %lld},"
+	    " {'datastore': 'DS-B', 'committed_bytes': %lld}]", (long long)(10 * GiB), (long long)(10 * GiB)));
+	japp(f.src, "vms", J("{'name': 'web02', 'storage': [{'datastore': 'DS-A', 'committed_bytes': %lld}]}",
+	    (long long)(10 * GiB)));
+	fx_run(&f);
+	expect(&f, "FY-DS-003", 0, "10.0 GiB + 0 bytes margin", "5.0 GiB free on DS-B",
+	    "web01 does not fit on DS-B");
+	ok(fx_count(f.r, "FY-DS-003", 1) == 0, "web02 fits on DS-A: the refused web01 took none of it");
+	is_int(netmap_report_verdict(f.r, 1), NETMAP_CLEAR, "web02 clear");
 	fx_free(&f);
 
 	/* Two source datastores mapped onto one are summed. */
