@@ -73,8 +73,13 @@ struct vim_objset {
 	struct chunk *arena;
 	struct obj *objs;
 	size_t n, cap, max_objects, nodes;
+	size_t bytes;			/* the arena's, all pages: at most VIM_SET_BYTES_MAX */
+	int over;			/* the arena refused to grow past it */
 	unsigned pages;
 };
+
+/* What one collect may hold in memory, all pages together. */
+#define VIM_SET_BYTES_MAX	((size_t)512 << 20)
 
 static void *
 arena_alloc(struct vim_objset *s, size_t n)
@@ -85,8 +90,13 @@ arena_alloc(struct vim_objset *s, size_t n)
 	n = (n + 15) & ~(size_t)15;
 	if (c == NULL || c->cap - c->used < n) {
 		cap = n > 60000 ? n : 60000;
+		if (s->bytes + cap > VIM_SET_BYTES_MAX) {
+			s->over = 1;
+			return NULL;
+		}
 		if ((c = malloc(sizeof(*c) + cap)) == NULL)
 			return NULL;
+		s->bytes += cap;
 		c->used = 0;
 		c->cap = cap;
 		c->next = s->arena;
@@ -1177,15 +1187,29 @@ retrieve(struct vim *c, struct vim__PropertyFilterSpec *spec, struct vim_objset 
 	    VIM_ACTION, &c->pc, 1, spec, &opts, &resp), err);
 	rr = resp.returnval;
 	for (;;) {
+		size_t before = s->n;
 		if (r != 0)
 			break;
 		s->pages++;
-		if ((r = add_objects(s, rr, err)) != 0)
+		if ((r = add_objects(s, rr, err)) != 0) {
+			if (s->over)
+				r = fy_fail(err, FY_ERR_LIMIT, "vCenter's answer is larger than %zu MiB in all",
+				    VIM_SET_BYTES_MAX >> 20);
 			break;
+		}
 		free(token);
 		token = NULL;
 		if (rr == NULL || rr->token == NULL || *rr->token == '\0')
 			break;
+		/*
+		 * Every page that promises more must bring some: the object limit
+		 * then bounds the pages too (an empty page with a token would
+		 * loop for ever).
+		 */
+		if (s->n == before) {
+			r = fy_fail(err, FY_ERR_FORMAT, "vCenter sent a page with no objects and a continuation token");
+			break;
+		}
 		if (strlen(rr->token) > VIM_ID_MAX || (token = strdup(rr->token)) == NULL) {
 			r = fy_fail(err, FY_ERR_FORMAT, "unusable continuation token from vCenter");
 			break;

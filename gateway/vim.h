@@ -7,7 +7,10 @@
  * "thumbprint") or SHA-256 fingerprint; a mismatch ends the connection
  * before a byte of HTTP is sent.  Credentials come from a file only the
  * owner can read; the password is read when a login needs it and wiped
- * right after, and never appears in an error message or a log.
+ * right after (from gSOAP's buffer too), and never appears in an error
+ * message or a log.  OpenSSL's record buffers, which held the Login request
+ * before encryption, are not wiped: that copy lives until OpenSSL reuses or
+ * frees them.
  *
  * Errors: FY_ERR_* codes with a message in struct fy_error; for SOAP
  * faults the vim25 fault type ("InvalidLogin", "NotAuthenticated",
