@@ -1049,9 +1049,9 @@ dirty_poll(struct mig *m)
 	}
 	st = json_string_value(json_object_get(ret, "status"));
 	if (st != NULL && strcmp(st, "measured") == 0) {
-		(void)qmp_get_int(ret, "dirty-rate", &rate);	/* MB/s */
+		(void)qmp_get_int(ret, "dirty-rate", &rate);	/* MiB/s */
 		m->dirty_done = 1;
-		m->dirty_mbs = rate;
+		m->dirty_mbs = rate >= 0 ? (rate * 1048576 + 500000) / 1000000 : -1;	/* QEMU: MiB/s; here MB/s */
 	} else if (fy_mono_ms() - m->dirty_t0 > 10000)
 		m->dirty_done = 1;
 	json_decref(ret);
