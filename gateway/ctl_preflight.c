@@ -13,6 +13,10 @@
 #include "common.h"
 #include "ctl.h"
 
+/* Exit statuses (ferry-findings(7)): the verdict, or that there is none. */
+#define PF_EXIT_FAILED	3	/* could not run: ferryd, the peer, a refused argument */
+#define PF_EXIT_USAGE	64
+
 #define PREFLIGHT_USAGE "preflight VM... --to SITE [--network-map SRC=DST]... [--datastore-map SRC=DST]... " \
 	"[--mac keep|generate] [--margin PCT] [--link-seconds N] [--strict]"
 
@@ -77,7 +81,12 @@ cmd_preflight(int argc, char **argv)
 		}
 		break;
 	}
-	ctl_unknown_opts(argc, argv, PREFLIGHT_USAGE);
+	/* Not ctl_unknown_opts(): its exit status 2 would read as "blocked". */
+	for (i = 0; i < argc; i++)
+		if (argv[i][0] == '-' && argv[i][1] != '\0') {
+			fprintf(stderr, "ferryctl: unknown option %s\n", argv[i]);
+			goto usage;
+		}
 	if (argc < 1 || json_object_get(args, "to") == NULL)
 		goto usage;
 	for (i = 0; i < argc; i++)
@@ -86,10 +95,20 @@ cmd_preflight(int argc, char **argv)
 	json_object_set_new(args, "network_map", nm);
 	json_object_set_new(args, "datastore_map", dm);
 	if (ctl_call("preflight", args, &r) != 0)
-		return 1;
+		return PF_EXIT_FAILED;
 	rep = json_object_get(r, "report");
 	verdict = ctl_js(rep, "verdict");
-	rc = strcmp(verdict, "blocked") == 0 ? 2 : strict && strcmp(verdict, "warnings") == 0 ? 1 : 0;
+	if (strcmp(verdict, "clear") == 0)
+		rc = 0;
+	else if (strcmp(verdict, "warnings") == 0)
+		rc = strict ? 1 : 0;
+	else if (strcmp(verdict, "blocked") == 0)
+		rc = 2;
+	else {
+		fprintf(stderr, "ferryctl: preflight: ferryd gave no verdict (\"%s\")\n", verdict);
+		json_decref(r);
+		return PF_EXIT_FAILED;
+	}
 	if (ctl_json_out) {
 		json_t *o = json_deep_copy(rep);
 		if (json_object_get(r, "link") != NULL)
@@ -113,7 +132,7 @@ bad:
 	json_decref(vms);
 	json_decref(nm);
 	json_decref(dm);
-	return 2;
+	return PF_EXIT_USAGE;
 }
 
 #define INVENTORY_USAGE "inventory [vms|hosts|datastores|networks] [--site SITE]"

@@ -103,7 +103,8 @@ ok "a VM with a disk larger than b's free space defined at a" ctl a vm define "$
 ok "and started" ctl a vm start big
 jpf a big vm2 --to b "${MAPS[@]}" --link-seconds 0
 is "$RC" 2 "not enough room at b blocks"
-like "$(code "$T/pf.json" FY-DS-003 big)" "ds-b" "FY-DS-003 names the datastore and the bytes compared"
+like "$(code "$T/pf.json" FY-DS-003 big)" "[0-9.]+ [KMGT]iB.*\| .*[0-9.]+ [KMGT]iB.*ds-b|ds-b.*[0-9.]+ [KMGT]iB" \
+	"FY-DS-003 names the datastore and the bytes compared"
 is "$(jget 'r["vms"][1]["name"], r["vms"][1]["verdict"]')" "('vm2', 'clear')" \
 	"vm2 in the same pre-flight is judged on its own (clear)"
 is "$(jget 'r["verdict"]')" blocked "the overall verdict is the worst"
@@ -129,25 +130,40 @@ like "$(cat "$T/last.out")" "ghost" "naming it"
 fails "an unknown site is refused" ctl a preflight vm2 --to nowhere
 like "$(cat "$T/last.out")" "nowhere" "naming it"
 pf a vm2 --to b --network-map net-a
-is "$RC" 1 "a map entry without '=' is refused"
+is "$RC" 3 "a map entry without '=' is refused (3: the pre-flight could not run)"
 like "$OUT" "net-a" "naming the entry"
 pf a vm2 --to b --network-map net-a=x --network-map net-a=y
-is "$RC" 1 "a network mapped to two targets is refused"
+is "$RC" 3 "a network mapped to two targets is refused"
 like "$OUT" "x.*y|y.*x" "naming both"
 pf a vm2 --to b --link-seconds 999
-is "$RC" 2 "--link-seconds out of range is a usage error"
+is "$RC" 64 "--link-seconds out of range is a usage error (64, not 2: that is blocked)"
 pf a vm2
-is "$RC" 2 "--to is required"
+is "$RC" 64 "--to is required"
 pf a --to b
-is "$RC" 2 "a VM is required"
+is "$RC" 64 "a VM is required"
+pf a vm2 --to b --bogus
+is "$RC" 64 "an unknown option is a usage error"
 pf a vm2 --to b --mac sometimes
-is "$RC" 1 "an unknown --mac policy is refused"
+is "$RC" 3 "an unknown --mac policy is refused"
 like "$OUT" "sometimes" "naming it"
+
+# ---------------------------------------------------- warnings and --strict
+# a's transport capped far below what vm2 dirties: pre-copy could not converge.
+site_stop a
+echo "transport_rate_limit 8" >>"$T/a/ferryd.conf"
+ok "a restarts with its transport capped at 8 Mbit/s" site_start a
+pf a vm2 --to b "${MAPS[@]}" --link-seconds 3
+is "$RC" 0 "warnings alone exit 0"
+like "$OUT" "WARNING +FY-LINK-005 .*vm2" "FY-LINK-005: vm2 dirties memory faster than the link copies it"
+like "$OUT" "vm2 .*WARNINGS" "vm2's verdict: warnings"
+pf a vm2 --to b "${MAPS[@]}" --link-seconds 3 --strict
+is "$RC" 1 "with --strict, warnings exit 1"
 
 # ------------------------------------------------------------ peer gone away
 site_stop b
-fails "with b down the pre-flight fails" ctl a preflight vm2 --to b "${MAPS[@]}"
-like "$(cat "$T/last.out")" "b|connect" "saying it could not reach b"
+pf a vm2 --to b "${MAPS[@]}"
+is "$RC" 3 "with b down the pre-flight cannot run (3)"
+like "$OUT" "connect|refused|reach" "saying it could not reach b"
 
 
 check_sanitizers
