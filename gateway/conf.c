@@ -4,9 +4,13 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include <stddef.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
+#include <ctype.h>
+#include <sys/stat.h>
 #include "config.h"
 #include "gateway.h"
 #include "domain.h"
@@ -41,7 +45,7 @@ const struct fy_cfg_ent fy_conf_table[] = {
 	{ "transport_dead_timeout", FY_CFG_DURATION, O(tp_dead_timeout), "30s", 1, 3600, "no stream this long: session fails" },
 	{ "transport_link_rate", FY_CFG_INT, O(tp_link_rate), "1000", 1, 1000000, "Mbit/s assumed before measuring: buffers, pacing floor" },
 	{ "transport_congestion", FY_CFG_STR, O(tp_congestion), "bbr", 0, 0, "TCP congestion control per stream" },
-	{ "domain", FY_CFG_STR, O(domain), "qemu", 0, 0, "management domain: qemu (built in)" },
+	{ "domain", FY_CFG_STR, O(domain), "qemu", 0, 0, "management domain: qemu (built in) or vsphere" },
 	{ "qemu_binary", FY_CFG_STR, O(qemu_binary), "/usr/bin/qemu-system-x86_64", 0, 0, "QEMU system emulator" },
 	{ "qemu_img", FY_CFG_STR, O(qemu_img), "/usr/bin/qemu-img", 0, 0, "qemu-img, to create and inspect disks" },
 	{ "qemu_datastores", FY_CFG_STR, O(qemu_datastores), "", 0, 0, "NAME=DIR,... where VM disks live" },
@@ -51,10 +55,100 @@ const struct fy_cfg_ent fy_conf_table[] = {
 	{ "migrate_stall_passes", FY_CFG_INT, O(mig_stall_passes), "3", 1, 100, "passes over the limit before escalating" },
 	{ "migrate_escalate", FY_CFG_STR, O(mig_escalate), "throttle,xbzrle", 0, 0, "convergence steps, in order (or none)" },
 	{ "migrate_throttle_max", FY_CFG_INT, O(mig_throttle_max), "80", 0, 99, "highest CPU throttle (%) the policy may set" },
+	{ "vcenter_url", FY_CFG_STR, O(vc_url), "", 0, 0, "vsphere: https://HOST[:PORT]/sdk" },
+	{ "vcenter_thumbprint", FY_CFG_STR, O(vc_thumbprint), "", 0, 0, "vsphere: vCenter's SHA-1 or SHA-256 fingerprint" },
+	{ "vcenter_credentials", FY_CFG_STR, O(vc_credentials), "", 0, 0, "vsphere: file with user and password lines" },
+	{ "vcenter_timeout", FY_CFG_DURATION, O(vc_timeout), "30s", 1, 600, "vsphere: limit on one vCenter call" },
 	{ "migrate_multifd", FY_CFG_INT, O(mig_multifd), "0", 0, 16, "multifd channels (0 = one stream)" },
 };
 #undef O
 const size_t fy_conf_table_len = sizeof(fy_conf_table) / sizeof(fy_conf_table[0]);
+
+/* "FILE:LINE" of the first line setting keyword kw, or "FILE" when not found. */
+static const char *
+where(const char *file, const char *kw, char *buf, size_t cap)
+{
+	FILE *f;
+	char line[1024], *p;
+	size_t n = strlen(kw);
+	int ln = 0;
+
+	snprintf(buf, cap, "%s", file);
+	if ((f = fopen(file, "r")) == NULL)
+		return buf;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		ln++;
+		for (p = line; *p == ' ' || *p == '\t'; p++)
+			;
+		if (strncmp(p, kw, n) == 0 && (p[n] == ' ' || p[n] == '\t' || p[n] == '\n' || p[n] == '\0')) {
+			snprintf(buf, cap, "%s:%d", file, ln);
+			break;
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+/*
+ * domain vsphere: vcenter_url, vcenter_thumbprint and vcenter_credentials
+ * are required and checked here (the credential file: a regular file of
+ * this user, no access for group or others).  Nothing is read from it and
+ * no connection is made.  With domain qemu they are ignored.
+ */
+static int
+check_vsphere(struct fy_conf *c, const char *file, char *err, size_t errcap)
+{
+	static const char *const req[] = { "vcenter_url", "vcenter_thumbprint", "vcenter_credentials" };
+	const char *val[3] = { c->vc_url, c->vc_thumbprint, c->vc_credentials };
+	char w[512];
+	const char *p, *h;
+	struct stat st;
+	size_t i, nhex = 0;
+
+	for (i = 0; i < 3; i++)
+		if (val[i] == NULL || val[i][0] == '\0') {
+			snprintf(err, errcap, "%s: domain vsphere needs %s", where(file, "domain", w, sizeof(w)), req[i]);
+			return FY_ERR_CONFIG;
+		}
+	p = c->vc_url;
+	if (strncmp(p, "https://", 8) != 0 || (h = strchr(p + 8, '/')) == NULL || h == p + 8 ||
+	    strcmp(h, "/sdk") != 0 || strcspn(p + 8, "@?#") < (size_t)(h - p - 8) || strlen(p) > 255) {
+		snprintf(err, errcap, "%s: vcenter_url \"%.80s\": expected https://HOST[:PORT]/sdk",
+		    where(file, "vcenter_url", w, sizeof(w)), p);
+		return FY_ERR_CONFIG;
+	}
+	for (p = c->vc_thumbprint; *p != '\0'; p++) {
+		if (isxdigit((unsigned char)*p))
+			nhex++;
+		else if (*p != ':')
+			break;
+	}
+	if (*p != '\0' || (nhex != 40 && nhex != 64)) {
+		snprintf(err, errcap, "%s: vcenter_thumbprint: expected a SHA-1 (40 hex digits) or SHA-256 (64) "
+		    "fingerprint, ':' optional", where(file, "vcenter_thumbprint", w, sizeof(w)));
+		return FY_ERR_CONFIG;
+	}
+	where(file, "vcenter_credentials", w, sizeof(w));
+	if (c->vc_credentials[0] != '/') {
+		snprintf(err, errcap, "%s: vcenter_credentials: must be an absolute path", w);
+		return FY_ERR_CONFIG;
+	}
+	if (stat(c->vc_credentials, &st) != 0) {
+		snprintf(err, errcap, "%s: vcenter_credentials %.200s: %s", w, c->vc_credentials, strerror(errno));
+		return FY_ERR_CONFIG;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errcap, "%s: vcenter_credentials %.200s: not a regular file", w, c->vc_credentials);
+		return FY_ERR_CONFIG;
+	}
+	if (st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+		snprintf(err, errcap, "%s: vcenter_credentials %.200s: mode %04o, owner uid %u: it must be readable "
+		    "by ferryd's user only (chmod 600, owned by uid %u)", w, c->vc_credentials,
+		    (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, (unsigned)geteuid());
+		return FY_ERR_CONFIG;
+	}
+	return 0;
+}
 
 static int
 check(struct fy_conf *c, const char *file, char *err, size_t errcap)
@@ -110,11 +204,16 @@ check(struct fy_conf *c, const char *file, char *err, size_t errcap)
 		snprintf(err, errcap, "%s: transport_congestion: give an algorithm name (bbr, cubic)", file);
 		return FY_ERR_CONFIG;
 	}
-	if (strcmp(c->domain, "qemu") != 0) {
-		snprintf(err, errcap, "%s: domain \"%.32s\": this ferryd knows only qemu", file, c->domain);
+	if (strcmp(c->domain, "vsphere") == 0) {
+		int r;
+		if ((r = check_vsphere(c, file, err, errcap)) != 0)
+			return r;
+	} else if (strcmp(c->domain, "qemu") != 0) {
+		char w[512];
+		snprintf(err, errcap, "%s: domain \"%.32s\": expected qemu or vsphere", where(file, "domain", w,
+		    sizeof(w)), c->domain);
 		return FY_ERR_CONFIG;
-	}
-	{
+	} else {
 		struct fy_error e = { 0, "" };
 		if (dom_qemu_check_conf(c, &e) != 0) {
 			snprintf(err, errcap, "%s: %s", file, e.msg);

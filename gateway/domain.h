@@ -117,6 +117,15 @@ struct dom_ops {
 	int (*claim)(struct domain *, const char *name, const char *job, struct fy_error *);
 	/* After the destination confirmed: stop QEMU, delete the disks, forget the VM. */
 	int (*outgoing_confirm)(struct domain *, const char *name, struct fy_error *);
+
+	/*
+	 * Optional: the whole pre-flight FACTS document (ferry-findings(7)) in
+	 * one go, for drivers that gather in bulk.  names: array of VM names
+	 * (the VMs to move, each must exist: FY_ERR_NOTFOUND names it), NULL
+	 * for the whole inventory.  Without it, preflight_facts() builds the
+	 * document from facts, list and lookup.
+	 */
+	json_t *(*site_facts)(struct domain *, json_t *names, struct fy_error *);
 };
 
 struct domain {
@@ -130,6 +139,14 @@ int domain_init(struct site *, struct domain **, struct fy_error *) FY_WUR;
 void domain_fini(struct domain *);
 /* The built-in qemu domain (dom_qemu.c). */
 int dom_qemu_new(struct site *, struct domain **, struct fy_error *) FY_WUR;
+/* The vsphere domain (dom_vsphere.c): facts from the site's own vCenter. */
+int dom_vsphere_new(struct site *, struct domain **, struct fy_error *) FY_WUR;
+/*
+ * Forward and reverse DNS of each name (array of strings; duplicates
+ * without case looked up once), bounded in time: an array of FACTS "dns"
+ * entries {name, forward, reverse, error}.
+ */
+json_t *vsphere_dns_lookup(const json_t *names);
 /* Check qemu_datastores and qemu_networks (used by the configuration check). */
 int dom_qemu_check_conf(const struct fy_conf *, struct fy_error *) FY_WUR;
 

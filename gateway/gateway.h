@@ -46,6 +46,8 @@ struct fy_conf {
 	char *domain, *qemu_binary, *qemu_img, *qemu_datastores, *qemu_networks;
 	long long mig_downtime_ms, mig_deadline, mig_stall_passes, mig_throttle_max, mig_multifd;
 	char *mig_escalate;
+	char *vc_url, *vc_thumbprint, *vc_credentials;	/* domain vsphere */
+	long long vc_timeout;
 };
 extern const struct fy_cfg_ent fy_conf_table[];
 extern const size_t fy_conf_table_len;

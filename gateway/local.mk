@@ -15,11 +15,12 @@ nodist_gateway_libsoap_a_SOURCES = gateway/soapC.c gateway/soapClient.c gateway/
 gateway_libsoap_a_CFLAGS = $(SAN_FLAGS) $(GSOAP_CFLAGS) -w
 gateway_libgateway_a_SOURCES = gateway/gateway.h gateway/conf.c gateway/site.c gateway/fed.c \
 	gateway/admin.c gateway/ops.c gateway/data.c gateway/domain.h gateway/domain.c \
-	gateway/qmp.h gateway/qmp.c gateway/dom_qemu.c gateway/ops_vm.c gateway/job.c gateway/preflight.c
+	gateway/qmp.h gateway/qmp.c gateway/dom_qemu.c gateway/ops_vm.c gateway/job.c gateway/preflight.c \
+	gateway/dom_vsphere.c
 gateway_libgateway_a_CFLAGS = $(AM_CFLAGS) $(GSOAP_CFLAGS) $(OPENSSL_CFLAGS) $(SQLITE_CFLAGS) \
 	$(JANSSON_CFLAGS) -I$(top_builddir)/gateway
 
-FERRY_LIBS = gateway/libgateway.a gateway/libsoap.a netmap/libnetmap.a transport/libtransport.a trust/libtrust.a \
+FERRY_LIBS = gateway/libgateway.a $(VIM_LIBS) gateway/libsoap.a netmap/libnetmap.a transport/libtransport.a trust/libtrust.a \
 	common/libcommon.a $(GSOAP_LIBS) $(OPENSSL_LIBS) $(SQLITE_LIBS) $(JANSSON_LIBS) \
 	$(XXHASH_LIBS) $(ZSTD_LIBS) $(LZ4_LIBS) -lpthread
 

@@ -9,6 +9,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <jansson.h>
 #include "config.h"
 #include "gateway.h"
@@ -24,14 +25,34 @@
  * How fast each running guest dirties its memory (QEMU's calc-dirty-rate,
  * page sampling over one second), taken while the peer's facts and the
  * link test are gathered, so it costs no time of its own.  Through the
- * monitor reserved for the job engine: a migration starting meanwhile
- * waits for it (a second at most).  The qemu domain only.
+ * monitor reserved for the job engine, held only for one command at a
+ * time (QEMU keeps the result): a migration starting meanwhile is not
+ * kept waiting.  The qemu domain only.
  */
 struct dirty {
-	struct qmp *q[NETMAP_VMS_MAX];
+	unsigned char started[NETMAP_VMS_MAX];
 	size_t n;
 	int64_t t0;
 };
+
+/* One command on VM name's job monitor: open, run, close. */
+static int
+job_monitor(struct domain *d, const char *name, const char *cmd, json_t *args, json_t **ret,
+    struct fy_error *err)
+{
+	struct vm_status st;
+	struct qmp *q = NULL;
+	int r;
+
+	if ((r = d->ops->lookup(d, name, NULL, &st, err)) != 0 || (r = qmp_open(st.job_qmp_path, PF_QMP_MS, &q,
+	    err)) != 0) {
+		json_decref(args);
+		return r;
+	}
+	r = qmp_exec(q, cmd, args, ret, PF_QMP_MS, err);
+	qmp_close(q);
+	return r;
+}
 
 static void
 dirty_start(struct site *s, json_t *vms, struct dirty *dr)
@@ -46,58 +67,56 @@ dirty_start(struct site *s, json_t *vms, struct dirty *dr)
 	if (strcmp(d->ops->type, "qemu") != 0)
 		return;
 	json_array_foreach(vms, i, v) {
-		struct vm_status st;
-		if (i >= NETMAP_VMS_MAX || strcmp(json_string_value(json_object_get(v, "power_state")), "running") != 0 ||
-		    d->ops->lookup(d, json_string_value(json_object_get(v, "name")), NULL, &st, &e) != 0 ||
-		    qmp_open(st.job_qmp_path, PF_QMP_MS, &dr->q[i], &e) != 0)
+		const char *name = json_string_value(json_object_get(v, "name"));
+		const char *ps = json_string_value(json_object_get(v, "power_state"));
+		if (i >= NETMAP_VMS_MAX || name == NULL || ps == NULL || strcmp(ps, "running") != 0)
 			continue;
-		if (qmp_exec(dr->q[i], "calc-dirty-rate", json_pack("{s:i, s:s}", "calc-time", 1, "mode",
-		    "page-sampling"), NULL, PF_QMP_MS, &e) != 0) {
-			log_debug("pre-flight: no dirty rate for %s: %s", json_string_value(json_object_get(v, "name")),
-			    e.msg);
-			qmp_close(dr->q[i]);
-			dr->q[i] = NULL;
-		}
+		/* One already running (an earlier pre-flight's) gives its result just as well. */
+		if (job_monitor(d, name, "calc-dirty-rate", json_pack("{s:i, s:s}", "calc-time", 1, "mode",
+		    "page-sampling"), NULL, &e) == 0 || strstr(e.msg, "already being measured") != NULL)
+			dr->started[i] = 1;
+		else
+			log_debug("pre-flight: no dirty rate for %s: %s", name, e.msg);
 	}
 }
 
-/* Collect the samples into the facts (dirty_bytes_per_s) unless vms is NULL; closes the monitors. */
+/* Collect the samples into the facts (dirty_bytes_per_s). */
 static void
-dirty_collect(json_t *vms, struct dirty *dr)
+dirty_collect(struct site *s, json_t *vms, struct dirty *dr)
 {
+	struct domain *d = s->dom;
 	struct fy_error e = { 0, "" };
 	size_t i;
 
 	for (i = 0; i < dr->n && i < NETMAP_VMS_MAX; i++) {
-		json_t *ret = NULL;
+		json_t *v = json_array_get(vms, i), *ret = NULL;
+		const char *name = json_string_value(json_object_get(v, "name"));
 		json_int_t rate = -1;
-		if (dr->q[i] == NULL)
+		int64_t until;
+		int k;
+
+		if (!dr->started[i] || name == NULL)
 			continue;
-		/* One second of sampling from t0; then a few tries, bounded. */
-		while (vms != NULL && fy_mono_ms() < dr->t0 + 3000) {
+		/* One second of sampling from t0, then a few tries, bounded. */
+		if (fy_mono_ms() < dr->t0 + 1000)
+			fy_sleep_ms((int)(dr->t0 + 1000 - fy_mono_ms()));
+		until = fy_mono_ms() + 2000;
+		for (k = 0; rate < 0 && fy_mono_ms() < until; k++) {
 			const char *st;
-			if (fy_mono_ms() < dr->t0 + 1000)
-				fy_sleep_ms((int)(dr->t0 + 1000 - fy_mono_ms()));
-			if (qmp_exec(dr->q[i], "query-dirty-rate", NULL, &ret, PF_QMP_MS, &e) != 0)
+			if (k > 0)
+				fy_sleep_ms(50);
+			if (job_monitor(d, name, "query-dirty-rate", NULL, &ret, &e) != 0)
 				break;
 			st = json_string_value(json_object_get(ret, "status"));
-			if (st != NULL && strcmp(st, "measured") == 0) {
-				rate = json_integer_value(json_object_get(ret, "dirty-rate"));	/* MB/s */
-				break;
-			}
+			if (st != NULL && strcmp(st, "measured") == 0)
+				rate = json_integer_value(json_object_get(ret, "dirty-rate"));	/* MiB/s */
 			json_decref(ret);
 			ret = NULL;
-			fy_sleep_ms(50);
 		}
-		json_decref(ret);
 		if (rate >= 0) {
-			json_t *v = json_array_get(vms, i);
-			log_debug("pre-flight: %s dirties %lld MB/s", json_string_value(json_object_get(v, "name")),
-			    (long long)rate);
-			json_object_set_new(v, "dirty_bytes_per_s", json_integer(rate * 1000000));
+			log_debug("pre-flight: %s dirties %lld MiB/s", name, (long long)rate);
+			json_object_set_new(v, "dirty_bytes_per_s", json_integer(rate << 20));
 		}
-		qmp_close(dr->q[i]);
-		dr->q[i] = NULL;
 	}
 }
 
@@ -166,6 +185,11 @@ preflight_facts(struct site *s, json_t *names, struct fy_error *err)
 		fy_fail(err, FY_ERR_CONFIG, "no management domain at site %s", s->conf.site_name);
 		return NULL;
 	}
+	if (d->ops->site_facts != NULL) {
+		if ((f = d->ops->site_facts(d, names, err)) != NULL)
+			json_object_set_new(f, "site", json_string(s->conf.site_name));
+		return f;
+	}
 	if ((f = d->ops->facts(d, err)) == NULL)
 		return NULL;
 	json_object_set_new(f, "site", json_string(s->conf.site_name));
@@ -227,6 +251,40 @@ peer_facts(struct site *s, const char *peer, char **text, struct fy_error *err)
 		fy_fail(err, FY_ERR_PROTO, "%s sent no facts", peer);
 	fed_client_free(c);
 	return *text != NULL ? json_true() : NULL;
+}
+
+/*
+ * The destination's vCenter and hosts, resolved from this gateway too,
+ * added to this site's "dns" (names it already looked up are kept as
+ * they are), so that the rules judge the lookups from both ends.
+ */
+static void
+dns_of_peer(json_t *src_j, const struct netmap_facts *dst)
+{
+	json_t *names = json_array(), *dns = json_object_get(src_j, "dns"), *got, *v, *w;
+	size_t i, k;
+
+	if (names == NULL)
+		return;
+	if (dst->vc_name != NULL)
+		json_array_append_new(names, json_string(dst->vc_name));
+	for (i = 0; i < dst->nhosts; i++)
+		json_array_append_new(names, json_string(dst->hosts[i].name));
+	json_array_foreach(dns, i, v)	/* looked up already */
+		for (k = 0; k < json_array_size(names); k++)
+			if (strcasecmp(json_string_value(json_array_get(names, k)),
+			    json_string_value(json_object_get(v, "name"))) == 0)
+				json_array_remove(names, k--);
+	got = vsphere_dns_lookup(names);
+	if (!json_is_array(dns)) {
+		dns = json_array();
+		json_object_set_new(src_j, "dns", dns);
+	}
+	json_array_foreach(got, i, w)
+		if (json_array_size(dns) < NETMAP_DNS_MAX)
+			json_array_append(dns, w);
+	json_decref(got);
+	json_decref(names);
 }
 
 static int
@@ -328,6 +386,8 @@ op_preflight(struct site *s, const struct admin_caller *who, json_t *args, struc
 		fy_fail(err, FY_ERR_PROTO, "facts from %s refused: %s", to, e);
 		goto out;
 	}
+	if (strcmp(s->dom->ops->type, "vsphere") == 0)
+		dns_of_peer(src_j, dst);
 	/* The link, over the transport the migration would use. */
 	if (secs > 0) {
 		json_t *la = json_pack("{s:s, s:I}", "site", to, "seconds", secs);
@@ -343,7 +403,7 @@ op_preflight(struct site *s, const struct admin_caller *who, json_t *args, struc
 			link.rtt_ms = -1;
 		}
 	}
-	dirty_collect(json_object_get(src_j, "vms"), dr);
+	dirty_collect(s, json_object_get(src_j, "vms"), dr);
 	if (netmap_facts_from_json(src_j, &src, e, sizeof(e)) != 0) {
 		fy_fail(err, FY_ERR_FORMAT, "this site's facts: %s", e);
 		goto out;
@@ -371,8 +431,6 @@ op_preflight(struct site *s, const struct admin_caller *who, json_t *args, struc
 	(void)trust_audit_noerr(s, who->actor, to, "preflight", netmap_verdict_name(netmap_report_verdict(rep, -1)),
 	    "%zu VM%s to %s", json_array_size(names), json_array_size(names) == 1 ? "" : "s", to);
 out:
-	if (dr != NULL)
-		dirty_collect(NULL, dr);	/* closes what an error left open */
 	free(dr);
 	free(text);
 	free(dst_text);

@@ -27,7 +27,32 @@ bad "a bad log level" "^$T/bad.conf:1: log_level: expected error, warning, info 
 bad "a bad site name" "site_name \"-x\": use 1-63 letters" "site_name -x"
 bad "a listen without a port" "listen \"localhost\": expected host:port" "listen localhost"
 bad "a relative state_dir" "must be absolute paths" "state_dir var/lib/ferry"
-bad "an unknown domain" "domain \"vmware\": this ferryd knows only qemu" "domain vmware"
+bad "an unknown domain" "^$T/bad.conf:1: domain \"vmware\": expected qemu or vsphere" "domain vmware"
+
+# domain vsphere: vcenter_url, vcenter_thumbprint, vcenter_credentials required and checked.
+umask 077
+printf '%s\n%s\n' user pass >"$T/vc.cred"
+cp "$T/vc.cred" "$T/vc-group.cred" && chmod 640 "$T/vc-group.cred"
+TP=AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD
+VS=("domain vsphere" "vcenter_url https://vc.example:8443/sdk" "vcenter_thumbprint $TP")
+ok "domain vsphere with its three keywords is accepted by -n" sh -c "printf '%s\n' '${VS[0]}' '${VS[1]}' \
+	'${VS[2]}' 'vcenter_credentials $T/vc.cred' 'vcenter_timeout 5s' >'$T/vs.conf' && '$FERRYD' -n -f '$T/vs.conf'"
+bad "domain vsphere without credentials" "^$T/bad.conf:1: domain vsphere needs vcenter_credentials" \
+	"${VS[@]}"
+bad "domain vsphere without a URL" "^$T/bad.conf:1: domain vsphere needs vcenter_url" \
+	"domain vsphere" "vcenter_thumbprint $TP" "vcenter_credentials $T/vc.cred"
+bad "a vCenter URL that is not https://HOST/sdk" "^$T/bad.conf:2: vcenter_url \"http://vc/sdk\": expected https://HOST\[:PORT\]/sdk" \
+	"domain vsphere" "vcenter_url http://vc/sdk" "vcenter_thumbprint $TP" "vcenter_credentials $T/vc.cred"
+bad "a thumbprint of the wrong length" "^$T/bad.conf:3: vcenter_thumbprint: expected a SHA-1 \(40 hex digits\) or SHA-256" \
+	"${VS[0]}" "${VS[1]}" "vcenter_thumbprint AA:BB" "vcenter_credentials $T/vc.cred"
+bad "a group-readable credential file" "^$T/bad.conf:4: vcenter_credentials $T/vc-group.cred: mode 0640" \
+	"${VS[@]}" "vcenter_credentials $T/vc-group.cred"
+bad "a missing credential file" "^$T/bad.conf:4: vcenter_credentials $T/nope.cred: No such file" \
+	"${VS[@]}" "vcenter_credentials $T/nope.cred"
+bad "a vCenter timeout over 10 minutes" "^$T/bad.conf:5: vcenter_timeout: expected a duration in range" \
+	"${VS[@]}" "vcenter_credentials $T/vc.cred" "vcenter_timeout 11m"
+ok "with domain qemu the vcenter_ keywords are ignored" sh -c "printf '%s\n' 'vcenter_url nonsense' \
+	'vcenter_credentials /nonexistent' >'$T/q.conf' && '$FERRYD' -n -f '$T/q.conf'"
 bad "a datastore without a directory" "qemu_datastores: \"ds1\": expected NAME=DIR" "qemu_datastores ds1"
 bad "a relative datastore directory" "qemu_datastores: ds1: the directory must be an absolute path" \
 	"qemu_datastores ds1=var/ds"

@@ -161,6 +161,23 @@ probe s -w 4 keepalive
 is "$RC $OUT" '0 {"keepalive":"ok","relogins":1}' "keep-alive finds the session gone and logs in again"
 site_stop s
 
+# --- paging: a simulator that honours maxObjects and answers
+# ContinueRetrievePropertiesEx (-paging): 1,000 VMs arrive in pages
+ok "simulator G starts (1000 VMs, paging)" vcsim_start g -vms 1000 -paging
+probe g -p 100 list VirtualMachine name runtime.powerState
+is "$RC" 0 "paged list of 1000 VMs: exit 0"
+is "$(printf '%s\n' "$OUT" | tail -n 1)" '{"count":1000,"pages":10,"relogins":0}' \
+	"1000 VMs in 10 pages of 100 (RetrievePropertiesEx, then 9 ContinueRetrievePropertiesEx)"
+is "$(printf '%s\n' "$OUT" | grep '^{"type":"VirtualMachine"' | sed 's/.*"id":"\([^"]*\)".*/\1/' | sort -u | wc -l)" 1000 \
+	"paged list: 1000 distinct VMs, none lost or repeated across pages"
+probe g -p 300 list VirtualMachine name
+is "$(printf '%s\n' "$OUT" | tail -n 1)" '{"count":1000,"pages":4,"relogins":0}' "pages of 300: 4 replies, the last one short"
+probe g -p 100 list HostSystem name
+like "$(printf '%s\n' "$OUT" | tail -n 1)" '"pages":1,' "fewer objects than a page: one reply, no token"
+probe g -p 100 -m 999 list VirtualMachine name
+is "$RC/$(field error)" "1/LIMIT" "paged: more objects than the limit (999) refused across pages"
+site_stop g
+
 # --- nothing listening
 port=$(free_port)
 OUT=$("$VIMPROBE" -T 3 -u "https://127.0.0.1:$port/sdk" -t "$(ready a thumbprint_sha1)" -c "$T/cred" about 2>/dev/null)

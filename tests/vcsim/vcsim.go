@@ -69,6 +69,11 @@
 //   -checker-error VM=MSG   [list] that VM's CheckResult carries an error
 //   -checker-warning VM=MSG [list] ... a warning (MigrationFault, MSG as
 //                           localizedMessage)
+// Paging (govmomi ignores RetrieveOptions.maxObjects and has no
+// ContinueRetrievePropertiesEx):
+//   -paging                 RetrievePropertiesEx answers at most maxObjects
+//                           objects and a token; ContinueRetrievePropertiesEx
+//                           gives the next pages (tokens are per session)
 // Faults for client tests:
 //   -stall-after N          SOAP requests after the Nth (counting all, from 1)
 //                           get no answer (-1: off)
@@ -201,6 +206,7 @@ var (
 	fStallAfter   = flag.Int("stall-after", -1, "stall SOAP requests after the Nth")
 	fStallMethod  = flag.String("stall-method", "", "stall only this method")
 	fStallMode    = flag.String("stall-mode", "hang", "hang or close")
+	fPaging       = flag.Bool("paging", false, "honour maxObjects, answer ContinueRetrievePropertiesEx")
 
 	fVMHW, fPoweredOff, fHostName, fHostESX, fMaintenance, fDisconnected listFlag
 	fPortgroups, fDVPortgroups, fVMNic, fDNSServers, fDSSpace            listFlag
@@ -676,7 +682,71 @@ func shape(ctx context.Context, c *vim25.Client) error {
 	if *fChecker == "ok" {
 		installChecker(vms)
 	}
+	if *fPaging {
+		pc := &pagedPC{}
+		pc.Self = model.ServiceContent.PropertyCollector
+		simulator.Map.Put(pc) // replaces the singleton; sessions get their own copy (Session.Get)
+	}
 	return nil
+}
+
+// The property collector with paging: the first reply holds at most
+// maxObjects objects and a token for the rest; each
+// ContinueRetrievePropertiesEx gives the next page, the last without a
+// token.  The simulator makes a zero-valued copy of this type per session
+// (by reflection), so the pending pages live in that session's copy.
+type pagedPC struct {
+	simulator.PropertyCollector
+	mu      sync.Mutex
+	pending map[string]*pagedRest
+	next    int
+}
+
+type pagedRest struct {
+	objs []types.ObjectContent
+	max  int
+}
+
+// page cuts objs to max and keeps the rest under a new token ("" when none).
+func (p *pagedPC) page(objs []types.ObjectContent, max int) ([]types.ObjectContent, string) {
+	if max <= 0 || len(objs) <= max {
+		return objs, ""
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pending == nil {
+		p.pending = make(map[string]*pagedRest)
+	}
+	p.next++
+	token := fmt.Sprintf("page-%d", p.next)
+	p.pending[token] = &pagedRest{objs: objs[max:], max: max}
+	return objs[:max], token
+}
+
+func (p *pagedPC) RetrievePropertiesEx(ctx *simulator.Context, r *types.RetrievePropertiesEx) soap.HasFault {
+	res := p.PropertyCollector.RetrievePropertiesEx(ctx, r)
+	body, ok := res.(*methods.RetrievePropertiesExBody)
+	if !ok || body.Fault_ != nil || body.Res == nil || body.Res.Returnval == nil {
+		return res
+	}
+	rr := body.Res.Returnval
+	rr.Objects, rr.Token = p.page(rr.Objects, int(r.Options.MaxObjects))
+	return body
+}
+
+func (p *pagedPC) ContinueRetrievePropertiesEx(ctx *simulator.Context, r *types.ContinueRetrievePropertiesEx) soap.HasFault {
+	body := new(methods.ContinueRetrievePropertiesExBody)
+	p.mu.Lock()
+	rest, ok := p.pending[r.Token]
+	delete(p.pending, r.Token)
+	p.mu.Unlock()
+	if !ok {
+		body.Fault_ = simulator.Fault(fmt.Sprintf("unknown token %q", r.Token), &types.InvalidArgument{InvalidProperty: "token"})
+		return body
+	}
+	objs, token := p.page(rest.objs, rest.max)
+	body.Res = &types.ContinueRetrievePropertiesExResponse{Returnval: types.RetrieveResult{Objects: objs, Token: token}}
+	return body
 }
 
 func createVMs(ctx context.Context, c *vim25.Client, hosts []*simulator.HostSystem) (map[string]*simulator.VirtualMachine, error) {

@@ -1,0 +1,277 @@
+#!/bin/bash
+# preflight-vsphere.sh - ferryctl inventory and preflight between two ferryd
+# with `domain vsphere', each fronting its own vCenter simulator
+# (tests/vcsim) with its own credentials and pinned certificate.  The
+# simulators' knobs drive the rules: each rule is seen to fire where the
+# knob says and not elsewhere.  Then the failures a user meets: wrong
+# credentials, a certificate that is not the pinned one, a vCenter that
+# stalls or goes away mid-call, a malformed reply.
+# SPDX-License-Identifier: GPL-2.0-or-later
+. "$(dirname "$0")/lib.sh"
+
+VCSIM=$top_builddir/tests/vcsim/vcsim
+[ -x "$VCSIM" ] || skip_all "vcsim not built (needs golang-go and golang-github-vmware-govmomi-dev)"
+command -v python3 >/dev/null || skip_all "python3 missing"
+command -v openssl >/dev/null || skip_all "openssl missing"
+
+USER_A=administrator@vsphere.local
+PASS_A='Pa55 word;with<odd>&chars'
+PASS_B='another-Secret-77'
+UUID_A=6a5f3c1e-0a0b-4c1d-9e2f-0000000000aa
+UUID_B=6a5f3c1e-0a0b-4c1d-9e2f-0000000000bb
+umask 077
+
+# A certificate per simulator "site", so a simulator can be restarted with
+# other knobs behind the same pin (the gateway keeps its configuration).
+mkcert() {
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/$1.key" -out "$T/$1.pem" -days 1 \
+	    -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 >/dev/null 2>&1
+}
+# vcsim_start NAME ARGS...: start a simulator, wait (bounded) for its ready file.
+vcsim_start() {
+	local name=$1 d=$T/vc-$1 i; shift
+	rm -rf "$d"
+	mkdir -p "$d/ds"
+	"$VCSIM" -ready "$d/ready.json" -dir "$d/ds" -max-seconds 170 "$@" >"$d/stdout" 2>"$d/vcsim.log" &
+	SITE_PID[vc-$name]=$!
+	for i in $(seq 1 300); do
+		[ -s "$d/ready.json" ] && return 0
+		kill -0 "${SITE_PID[vc-$name]}" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$d/vcsim.log" >&2
+	return 1
+}
+vcsim_stop() { site_stop "vc-$1"; }
+ready() { sed -n "s/.*\"$2\":\"\\{0,1\\}\\([^\",}]*\\).*/\\1/p" "$T/vc-$1/ready.json"; }
+# The host part is "localhost" (it resolves both ways here): the DNS rules pass.
+vc_url() { echo "https://localhost:$1/sdk"; }
+# vs_conf SITE PORT TPNAME [extra lines]: a vsphere site pinned to TPNAME's certificate
+vs_conf() {
+	local s=$1 port=$2 tp; shift 2
+	tp=$(openssl x509 -in "$T/$1.pem" -noout -fingerprint -sha1 | sed 's/.*=//'); shift
+	site_conf "$s" "domain vsphere" "vcenter_url $(vc_url "$port")" "vcenter_thumbprint $tp" \
+	    "vcenter_credentials $T/$s.cred" "$@"
+}
+# pf SITE ARGS...: a pre-flight as JSON in $T/pf.json; RC its exit status
+pf() { local s=$1; shift; ctl "$s" --json preflight "$@" >"$T/pf.json" 2>"$T/pf.err"; RC=$?; }
+# has CODE VM: "yes" when the last pre-flight has that finding for VM ("" = site-level)
+has() {
+	python3 -c 'import json,sys
+r=json.load(open(sys.argv[1]))
+print("yes" if any(f["code"]==sys.argv[2] and (f["vm"] or "")==sys.argv[3] for f in r["findings"]) else "no")' \
+	    "$T/pf.json" "$1" "$2"
+}
+# val CODE VM: "source | destination | message" of that finding
+val() {
+	python3 -c 'import json,sys
+r=json.load(open(sys.argv[1]))
+m=[f for f in r["findings"] if f["code"]==sys.argv[2] and (f["vm"] or "")==sys.argv[3]]
+print("%s | %s | %s" % (m[0]["source"], m[0]["destination"], m[0]["message"]) if m else "none")' \
+	    "$T/pf.json" "$1" "$2"
+}
+verdict() { python3 -c 'import json,sys
+r=json.load(open(sys.argv[1])); v=[x["verdict"] for x in r["vms"] if x["name"]==sys.argv[2]]
+print(v[0] if v else r["verdict"])' "$T/pf.json" "${1:-}"; }
+
+mkcert a && mkcert b && mkcert c && mkcert other || { echo "Bail out! openssl req failed"; exit 1; }
+PA=$(free_port) PB=$(free_port) PC=$(free_port)
+printf '%s\n%s\n' "$USER_A" "$PASS_A" >"$T/a.cred"
+printf '%s\n%s\n' "$USER_A" "$PASS_B" >"$T/b.cred"
+
+# vCenter A (7.0.3): one ESXi host "localhost"; VMs A0..A6, each with one knob.
+VC_A=(-listen "127.0.0.1:$PA" -cert "$T/a.pem" -key "$T/a.key" -instance-uuid "$UUID_A"
+	-vc-version 7.0.3 -vc-build 20150588 -esx-version 7.0.3 -esx-build 19193900
+	-user "$USER_A" -password "$PASS_A" -clusters 1 -cluster-hosts 1 -standalone-hosts 0
+	-host-name DC0_C0_H0=localhost -vms 7 -vm-prefix A -dvportgroup PG-A
+	-encrypted-vm A1 -key-provider "HyTrust KMS" -vm-hw A2=vmx-20 -powered-off A3
+	-vm-evc A4=intel-skylake -checker-error "A5=The source host cannot reach the destination"
+	-vm-nic A6=PG-A)
+# vCenter B (6.7.0, older): host "localhost" and a second one in maintenance,
+# EVC haswell, no provisioning checker; VMs B0, B1.
+VC_B1=(-listen "127.0.0.1:$PB" -cert "$T/b.pem" -key "$T/b.key" -instance-uuid "$UUID_B"
+	-vc-version 6.7.0 -vc-build 8170161 -esx-version 7.0.3 -esx-build 19193900
+	-user "$USER_A" -password "$PASS_B" -clusters 1 -cluster-hosts 2 -standalone-hosts 0
+	-host-name DC0_C0_H0=localhost -maintenance DC0_C0_H1 -cluster-evc intel-haswell
+	-vms 2 -vm-prefix B -checker off)
+
+ok "vCenter simulator A starts" vcsim_start a "${VC_A[@]}"
+ok "vCenter simulator B starts" vcsim_start b "${VC_B1[@]}"
+is "$(ready a thumbprint_sha1)" "$(openssl x509 -in "$T/a.pem" -noout -fingerprint -sha1 | sed 's/.*=//')" \
+	"simulator A serves the certificate site a pins"
+vs_conf a "$PA" a
+vs_conf b "$PB" b
+ok "site a (domain vsphere) starts" site_start a
+ok "site b (domain vsphere) starts" site_start b
+ok "a and b pair" pair a b
+
+# ------------------------------------------------------------------ inventory
+t0=$(date +%s%N)
+ok "inventory of a" ctl a inventory
+INV=$(cat "$T/last.out")
+like "$INV" "^site a \(vsphere" "the site and its domain type"
+like "$INV" "A4 +poweredOn +32.0 MiB" "a's VMs with their power state and memory"
+like "$INV" "A3 +poweredOff" "the powered-off VM as such"
+is "$(printf '%s\n' "$INV" | grep -cE '^  A[0-9] ')" 7 "all 7 VMs of vCenter A"
+like "$INV" "localhost +7.0.3" "a's ESXi host with its version"
+like "$INV" "LocalDS_0 +[0-9.]+ [KMGT]iB free of" "a's datastore with its free space"
+like "$INV" "PG-A +distributed" "a's port group PG-A, distributed"
+like "$INV" "VM Network +standard" "and the standard network"
+ok "a's inventory as JSON" ctl a --json inventory
+python3 - "$T/last.out" >"$T/inv-a.txt" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+vm = {v["name"]: v for v in r["vms"]}
+print("vc", r["vcenter"]["name"], r["vcenter"]["version"], r["vcenter"]["instance_uuid"])
+print("A1 key", vm["A1"]["encryption"]["key_provider"])
+print("A2 hw", vm["A2"]["hw_version"])
+print("A4 evc", vm["A4"]["min_evc"])
+print("A6 nic", vm["A6"]["nics"][0]["network"], vm["A6"]["nics"][0]["kind"])
+print("A0 host", vm["A0"]["host"], vm["A0"]["disks"][0]["datastore"])
+print("dns", [(d["name"], d["forward"], d["reverse"]) for d in r["dns"]])
+EOF
+is "$(sed -n 1p "$T/inv-a.txt")" "vc localhost 7.0.3 $UUID_A" "--json: the vCenter's name, version and instance UUID"
+is "$(sed -n 2,6p "$T/inv-a.txt" | tr '\n' ';')" \
+	"A1 key HyTrust KMS;A2 hw vmx-20;A4 evc intel-skylake;A6 nic PG-A distributed;A0 host localhost LocalDS_0;" \
+	"--json: key provider, hardware version, EVC, NIC network, host and datastore names (not morefs)"
+like "$(sed -n 7p "$T/inv-a.txt")" "\('localhost', \['127.0.0.1'.*\], \['localhost'\]\)" \
+	"--json: a's gateway resolved its vCenter and host name forward and back"
+unlike "$(cat "$T/last.out")" "vm-[0-9]+|host-[0-9]+|datastore-[0-9]+" "--json: no managed object ids leak as names"
+
+ok "inventory of b, by b's gateway" ctl a inventory --site b
+like "$(cat "$T/last.out")" "^site b \(vsphere" "b's site and type"
+is "$(grep -cE '^  B[01] ' "$T/last.out")" 2 "b's VMs B0, B1"
+ok "b's hosts" ctl a inventory hosts --site b
+like "$(cat "$T/last.out")" "DC0_C0_H1" "b's hosts, the one in maintenance too"
+ok "b's networks as JSON" ctl a --json inventory networks --site b
+like "$(cat "$T/last.out")" '"name": "DC0_DVPG0"' "b's distributed port group"
+unlike "$(cat "$T/last.out")" "PG-A" "not a's port group"
+ok "b's datastores" ctl a inventory datastores --site b
+like "$(cat "$T/last.out")" "LocalDS_0" "b's datastore"
+ms=$((($(date +%s%N) - t0) / 1000000))
+diag "inventory calls took $ms ms"
+unlike "$(cat "$T"/a/ferryd.log "$T"/b/ferryd.log)" "$PASS_A|$PASS_B" "no password in either gateway's log"
+
+# ---------------------------------------------------------------- clear: b to a
+pf b B0 --to a --link-seconds 0
+is "$RC" 0 "b to a: B0 pre-flight exits 0"
+is "$(verdict B0)" clear "b to a: B0 is clear"
+is "$(has FY-VC-003 "")$(has FY-VC-003 B0)" "noyes" "FY-VC-003: b's vCenter offers no checks (noted per VM)"
+is "$(has FY-DNS-001 "")$(has FY-DNS-004 "")" "nono" "DNS: both vCenters and a's host resolve from both gateways"
+is "$(has FY-VER-002 "")" no "FY-VER-002 negative: the destination (7.0.3) is newer than the source (6.7.0)"
+is "$(has FY-HOST-003 "")$(has FY-HOST-004 "")" nono "FY-HOST-003/004 negative: a's host is usable"
+pf b B0 B1 --to a --link-seconds 0 --strict
+is "$RC" 0 "b to a with --strict: still 0 (infos only)"
+
+# --------------------------------------------------------- findings: a to b
+ALL=(A0 A1 A2 A3 A4 A5 A6)
+pf a "${ALL[@]}" --to b --link-seconds 0 --network-map PG-A=DC0_DVPG0
+is "$RC" 2 "a to b, seven VMs: exits 2 (errors)"
+is "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["vms"]))' "$T/pf.json")" 7 "a report for each of the 7 VMs"
+like "$(val FY-VER-002 "")" "^7.0.3 \| 6.7.0" "FY-VER-002: the destination vCenter (6.7.0) is older than the source's (7.0.3)"
+like "$(val FY-HOST-003 "")" "DC0_C0_H1" "FY-HOST-003: b's host in maintenance is named"
+is "$(has FY-HOST-004 "")" no "FY-HOST-004 negative: b still has a usable host"
+is "$(has FY-ENC-001 A1)/$(has FY-ENC-001 A0)" "yes/no" "FY-ENC-001 for the encrypted A1, not for A0"
+like "$(val FY-ENC-001 A1)" "HyTrust KMS" "FY-ENC-001 names the key provider"
+is "$(has FY-HW-001 A2)/$(has FY-HW-001 A0)" "yes/no" "FY-HW-001 for A2 (vmx-20 above ESXi 7.0.3's vmx-19), not for A0 (vmx-13)"
+like "$(val FY-HW-001 A2)" "vmx-20" "FY-HW-001 gives the VM's hardware version"
+is "$(has FY-PWR-002 A3)/$(has FY-PWR-002 A0)" "yes/no" "FY-PWR-002 (moves cold) for the powered-off A3 only"
+is "$(has FY-PWR-001 A3)" no "FY-PWR-001 negative: powered off is a state that moves"
+is "$(has FY-CPU-001 A4)/$(has FY-CPU-001 A0)" "yes/no" "FY-CPU-001 for A4 (needs skylake, b's cluster is haswell), not A0"
+like "$(val FY-CPU-001 A4)" "intel-skylake \| intel-haswell" "FY-CPU-001 compares the two EVC modes"
+is "$(has FY-VC-001 A5)/$(has FY-VC-001 A0)" "yes/no" "FY-VC-001: a's vCenter CheckRelocate error for A5 only"
+like "$(val FY-VC-001 A5)" "The source host cannot reach the destination" "FY-VC-001 quotes vCenter's message"
+is "$(has FY-VC-003 A0)" no "FY-VC-003 negative: a's vCenter offers its checks"
+is "$(has FY-NET-001 A6)/$(has FY-NET-003 A6)" "no/no" "A6 on PG-A mapped to DC0_DVPG0 (distributed to distributed): no NET-001, no NET-003"
+is "$(has FY-DUP-001 A0)" no "FY-DUP-001 negative: no A0 at b"
+is "$(has FY-DS-003 A0)" no "FY-DS-003 negative: b's datastore has room"
+is "$(verdict A0)" warnings "A0 itself only carries the site-level warnings"
+
+pf a A6 --to b --link-seconds 0
+is "$RC" 2 "A6 without a map: exits 2"
+like "$(val FY-NET-001 A6)" "^PG-A \| missing" "FY-NET-001 names PG-A, missing at b"
+pf a A6 --to b --link-seconds 0 --network-map PG-A=Nope
+like "$(val FY-NET-002 A6)" "PG-A -> Nope \| missing" "FY-NET-002: the map's target Nope is missing at b"
+is "$(has FY-NET-001 A6)" no "and it is not reported as FY-NET-001"
+pf a A6 --to b --link-seconds 0 --network-map "PG-A=VM Network"
+is "$RC" 0 "A6 mapped to a standard network: warnings only, exit 0"
+like "$(val FY-NET-003 A6)" "distributed.*\| .*standard" "FY-NET-003: distributed to standard switch flagged"
+pf a A6 --to b --link-seconds 0 --network-map "PG-A=VM Network" --strict
+is "$RC" 1 "the same with --strict exits 1"
+pf a A0 --to b --link-seconds 1
+like "$(val FY-LINK-002 A0)" "MiB memory.* \| [0-9.]+ [MG]bit/s" "with a link test: FY-LINK-002 estimates A0's transfer"
+
+OUT=$(ctl a preflight nosuch --to b --link-seconds 0 2>&1)
+rc=$?
+ok "a VM vCenter A does not have: refused with a status that is no verdict (got $rc)" \
+	test "$rc" -ne 0 -a "$rc" -ne 1 -a "$rc" -ne 2
+like "$OUT" 'VM "nosuch" not found in vCenter localhost' "naming the VM and the vCenter"
+
+# ------------------------------------------- vCenter B restarted with other knobs
+# Same certificate and port: site b's gateway keeps its pin and logs in again.
+ok "simulator B stops" vcsim_stop b
+ok "simulator B restarts: 7.0.3, tiny datastore, its only host disconnected, a VM named A0" vcsim_start b \
+	-listen "127.0.0.1:$PB" -cert "$T/b.pem" -key "$T/b.key" -instance-uuid "$UUID_B" \
+	-vc-version 7.0.3 -vc-build 20150588 -esx-version 7.0.3 -user "$USER_A" -password "$PASS_B" \
+	-clusters 1 -cluster-hosts 1 -standalone-hosts 0 -host-name DC0_C0_H0=localhost -disconnected localhost \
+	-ds-capacity 1G -ds-free 1M -vms 1 -vm-prefix A
+pf a A0 A3 --to b --link-seconds 0
+is "$RC" 2 "a to the new b: exits 2"
+is "$(has FY-DUP-001 A0)/$(has FY-DUP-001 A3)" "yes/no" "FY-DUP-001: A0 exists at b, A3 does not"
+like "$(val FY-DS-003 A0)" "\| .*LocalDS_0|LocalDS_0" "FY-DS-003: b's datastore (1 MiB free) is too small"
+is "$(has FY-HOST-004 "")" yes "FY-HOST-004: b's only host is disconnected"
+is "$(has FY-VER-002 "")" no "FY-VER-002 negative: b is now as new as a"
+like "$(grep -c 'logged in\|login' "$T/b/ferryd.log")" "^[0-9]+$" "b's gateway went on after its vCenter restarted"
+
+# -------------------------------------------------------------------- failures
+# Site c: a gateway pinned to certificate c, 3 s per vCenter call.
+printf '%s\n%s\n' "$USER_A" "wrong-password-1" >"$T/c.cred"
+vs_conf c "$PC" c "vcenter_timeout 3s"
+ok "simulator C starts (credentials enforced)" vcsim_start c -listen "127.0.0.1:$PC" -cert "$T/c.pem" \
+	-key "$T/c.key" -user "$USER_A" -password "$PASS_A" -vms 2 -vm-prefix C
+ok "site c starts" site_start c
+fails "wrong password: inventory fails" ctl c inventory
+like "$(cat "$T/last.out")" "InvalidLogin" "the error names InvalidLogin"
+like "$(cat "$T/last.out")" "$USER_A" "and the user"
+unlike "$(cat "$T/last.out" "$T/c/ferryd.log")" "wrong-password-1" "the password is neither in the error nor in the log"
+ok "c's gateway still serves" ctl c status
+printf '%s\n%s\n' "$USER_A" "$PASS_A" >"$T/c.cred"
+ok "the right password, read again at the next login: inventory works" ctl c inventory vms
+like "$(cat "$T/last.out")" "C1 +poweredOn" "lists vCenter C's VMs"
+
+ok "simulator C stops" vcsim_stop c
+ok "simulator C' starts on the same port with another certificate" vcsim_start c -listen "127.0.0.1:$PC" \
+	-cert "$T/other.pem" -key "$T/other.key" -vms 1
+fails "a certificate that is not the pinned one: inventory fails" ctl c inventory
+like "$(cat "$T/last.out")" "$(ready c thumbprint_sha1).*$(openssl x509 -in "$T/c.pem" -noout -fingerprint -sha1 | sed 's/.*=//')" \
+	"the error names the presented and the pinned thumbprints"
+vcsim_stop c
+
+ok "simulator C stalls its RetrievePropertiesEx replies" vcsim_start c -listen "127.0.0.1:$PC" -cert "$T/c.pem" \
+	-key "$T/c.key" -vms 2 -stall-after 1 -stall-method RetrievePropertiesEx -stall-mode hang
+t0=$(date +%s%N)
+fails "a stalled vCenter: inventory fails" ctl c inventory
+ms=$((($(date +%s%N) - t0) / 1000000))
+like "$(cat "$T/last.out")" "within 3 s" "with a timeout error naming the bound (vcenter_timeout 3s)"
+ok "within the bound: ${ms} ms (3 s per call, one call stalled)" test "$ms" -lt 8000
+vcsim_stop c
+
+ok "simulator C answers RetrievePropertiesEx with malformed XML" vcsim_start c -listen "127.0.0.1:$PC" \
+	-cert "$T/c.pem" -key "$T/c.key" -vms 2 -malformed RetrievePropertiesEx
+fails "a malformed reply: inventory fails" ctl c inventory
+like "$(cat "$T/last.out")" "malformed reply to RetrievePropertiesEx" "the error says the reply was malformed"
+vcsim_stop c
+fails "vCenter gone: inventory fails" ctl c inventory
+like "$(cat "$T/last.out")" "cannot connect to vCenter localhost:$PC" "the error says vCenter cannot be reached"
+fails "a pre-flight from a to c with c's vCenter gone fails" ctl a preflight A0 --to c --link-seconds 0
+ok "c's gateway still serves" ctl c status
+
+# Refusals: this domain does not define or move VMs (yet).
+printf '{"name":"x","vcpus":1,"memory_mib":64}\n' >"$T/x.json"
+fails "vm define on a vsphere site is refused" ctl a vm define "$T/x.json"
+like "$(cat "$T/last.out")" "does not define.*use vCenter" "saying vCenter does that"
+fails "migrate from a vsphere site is refused" ctl a migrate A0 --to b
+like "$(cat "$T/last.out")" "not implemented|vsphere" "saying why"
+
+check_sanitizers
+done_testing
