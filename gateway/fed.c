@@ -518,7 +518,6 @@ fy__SiteFacts(struct soap *soap, char *scope, struct fy__SiteFactsResponse *out)
 	json_t *f;
 	char *text;
 
-	(void)scope;
 	if (require_token(soap, "site-facts") != SOAP_OK)
 		return soap->error;
 	if ((f = preflight_facts(c->site, NULL, &e)) == NULL) {
@@ -530,6 +529,7 @@ fy__SiteFacts(struct soap *soap, char *scope, struct fy__SiteFactsResponse *out)
 		return refuse(soap, e.code ? e.code : FY_ERR_PEER, "site-facts", "facts unavailable at %s (%s); "
 		    "its log says why", c->site->conf.site_name, fy_strerror(e.code ? e.code : FY_ERR_PEER));
 	}
+	preflight_resolve_scope(c->site, f, scope);
 	/* The peer has no use for this host's paths. */
 	json_object_del(f, "qemu_binary");
 	{

@@ -189,6 +189,8 @@ json_t *op_link_test(struct site *, const struct admin_caller *, json_t *args, s
 /* ---- pre-flight (preflight.c) ---- */
 /* This site's facts, ferry-findings(7) FACTS; vms: the named VMs (array of names), or all when NULL. */
 json_t *preflight_facts(struct site *, json_t *names, struct fy_error *);
+/* SiteFacts' scope ({"resolve": [names]}): the peer's names resolved here too, into f's "dns". */
+void preflight_resolve_scope(struct site *, json_t *f, const char *scope);
 const struct op_ent *fy_op_find(const char *);
 
 /* ---- admin API (admin.c) ---- */

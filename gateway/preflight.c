@@ -174,6 +174,50 @@ vm_facts(struct domain *d, const char *name, struct fy_error *err)
 	return o;
 }
 
+/*
+ * SiteFacts' scope from a paired peer: {"resolve": [names]} (at most 16, each
+ * a host name), the peer's management servers for this gateway to resolve
+ * too.  Anything else is no request.  Lookups are appended to f's "dns".
+ */
+void
+preflight_resolve_scope(struct site *s, json_t *f, const char *scope)
+{
+	json_t *sc, *names, *v, *w, *dns, *got;
+	json_error_t je;
+	size_t i, k;
+
+	if (scope == NULL || strlen(scope) > 8192 || s->dom == NULL || strcmp(s->dom->ops->type, "vsphere") != 0 ||
+	    (sc = json_loads(scope, JSON_REJECT_DUPLICATES, &je)) == NULL)
+		return;
+	names = json_array();
+	json_array_foreach(json_object_get(sc, "resolve"), i, v) {
+		const char *n = json_string_value(v);
+		if (i >= 16 || n == NULL || strlen(n) == 0 || strlen(n) > 253 || strspn(n,
+		    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != strlen(n))
+			continue;
+		dns = json_object_get(f, "dns");
+		json_array_foreach(dns, k, w) {
+			const char *had = json_string_value(json_object_get(w, "name"));
+			if (had != NULL && strcasecmp(n, had) == 0)
+				break;
+		}
+		if (k == json_array_size(dns))
+			json_array_append_new(names, json_string(n));
+	}
+	json_decref(sc);
+	if (json_array_size(names) > 0 && (got = vsphere_dns_lookup(names)) != NULL) {
+		if (!json_is_array(dns = json_object_get(f, "dns"))) {
+			dns = json_array();
+			json_object_set_new(f, "dns", dns);
+		}
+		json_array_foreach(got, i, v)
+			if (json_array_size(dns) < NETMAP_DNS_MAX)
+				json_array_append(dns, v);
+		json_decref(got);
+	}
+	json_decref(names);
+}
+
 json_t *
 preflight_facts(struct site *s, json_t *names, struct fy_error *err)
 {
@@ -221,7 +265,7 @@ fail:
 
 /* The peer's facts over the federation API (its inventory, gathered by its own driver). */
 static json_t *
-peer_facts(struct site *s, const char *peer, char **text, struct fy_error *err)
+peer_facts(struct site *s, const char *peer, const char *scope, char **text, struct fy_error *err)
 {
 	struct fed_client *c = NULL;
 	struct trust_peer p;
@@ -242,7 +286,7 @@ peer_facts(struct site *s, const char *peer, char **text, struct fy_error *err)
 		return NULL;
 	fed_client_set_timeout(c, 60);
 	memset(&fr, 0, sizeof(fr));
-	if (soap_call_fy__SiteFacts(fed_client_soap(c), "http://peer/fed", NULL, "preflight", &fr) != SOAP_OK) {
+	if (soap_call_fy__SiteFacts(fed_client_soap(c), "http://peer/fed", NULL, (char *)scope, &fr) != SOAP_OK) {
 		(void)fed_client_error(c, "the facts request", err);
 		fed_client_free(c);
 		return NULL;
@@ -329,6 +373,7 @@ op_preflight(struct site *s, const struct admin_caller *who, json_t *args, struc
 	char e[400], *dst_text = NULL, *text = NULL;
 	json_int_t secs = 2;
 	size_t i;
+	int r_pf;
 
 	netmap_options_init(&opt);
 	netmap_link_init(&link);
@@ -380,8 +425,23 @@ op_preflight(struct site *s, const struct admin_caller *who, json_t *args, struc
 		goto out;
 	dirty_start(s, json_object_get(src_j, "vms"), dr);
 	/* The destination, by its own gateway. */
-	if (peer_facts(s, to, &dst_text, err) == NULL)
-		goto out;
+	/*
+	 * The destination resolves this site's vCenter too (its own and its
+	 * hosts it resolves anyway): the names go in the request's scope.
+	 */
+	{
+		const char *vc = json_string_value(json_object_get(json_object_get(src_j, "vcenter"), "name"));
+		json_t *sc = json_pack("{s:[]}", "resolve");
+		char *scope;
+		if (vc != NULL && sc != NULL)
+			json_array_append_new(json_object_get(sc, "resolve"), json_string(vc));
+		scope = sc != NULL ? json_dumps(sc, JSON_COMPACT) : NULL;
+		json_decref(sc);
+		r_pf = peer_facts(s, to, scope != NULL ? scope : "{}", &dst_text, err) == NULL;
+		free(scope);
+		if (r_pf)
+			goto out;
+	}
 	if (netmap_facts_parse(dst_text, strlen(dst_text), &dst, e, sizeof(e)) != 0) {
 		fy_fail(err, FY_ERR_PROTO, "facts from %s refused: %s", to, e);
 		goto out;
@@ -460,7 +520,7 @@ op_inventory(struct site *s, const struct admin_caller *who, json_t *args, struc
 	(void)who;
 	if (peer == NULL || strcmp(peer, s->conf.site_name) == 0)
 		return preflight_facts(s, NULL, err);
-	if (peer_facts(s, peer, &text, err) == NULL)
+	if (peer_facts(s, peer, "{}", &text, err) == NULL)
 		return NULL;
 	/* What a peer sends is checked as pre-flight would check it before it is shown. */
 	if (netmap_facts_parse(text, strlen(text), &f, e, sizeof(e)) != 0) {
