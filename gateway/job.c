@@ -79,7 +79,7 @@ struct jobs {
 	int stopping, workers;
 	pthread_t hk;
 	int hk_started;
-	/* The latest full measurement of each peer's link (a job's probe or a link test). */
+	/* The latest measurement of each peer's link (ferryctl link test). */
 	struct link_note {
 		char peer[64];
 		long long mbit;
@@ -1268,11 +1268,10 @@ migrate_memory(struct mig *m, struct fy_error *err)
 	if (xbzrle)
 		steps[nsteps++] = "xbzrle";
 	/*
-	 * QEMU's rate cap: --bandwidth when given; else the larger of the
-	 * goodput the probe measured (with headroom) and transport_link_rate,
-	 * raised while QEMU runs into it.  A one-second probe taken while the
-	 * destination starts its QEMU reads low; the transport's backpressure
-	 * (small windows) keeps QEMU's own estimate, taken at its socket, true.
+	 * QEMU's rate cap: --bandwidth when given; else the larger of a
+	 * recent link test's goodput (with headroom) and transport_link_rate,
+	 * raised while QEMU runs into it.  The transport's backpressure (small
+	 * windows) keeps QEMU's own estimate, taken at its socket, true.
 	 */
 	if (bw <= 0) {
 		m->auto_bw = 1;
