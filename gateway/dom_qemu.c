@@ -38,6 +38,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -3237,6 +3238,38 @@ out:
 	fy_db_close(db);
 	name_unlock(d, name);
 	return r;
+}
+
+/*
+ * Pre-flight, asked by the source: is path a regular file here whose
+ * SHA-256 is sha256?  1 yes, 0 other content, -1 not usable here (why
+ * says so: "missing", "not a regular file", ...).  Never the hash itself:
+ * a peer learns no more than Prepare would tell it.
+ */
+int
+dom_qemu_image_same(const char *path, const char *sha256, char *why, size_t cap)
+{
+	struct fy_error e = { 0, "" };
+	struct stat sb;
+	char hex[65];
+
+	if (path[0] != '/' || strlen(path) > VM_PATH_MAX) {
+		snprintf(why, cap, "not an absolute path");
+		return -1;
+	}
+	if (stat(path, &sb) != 0) {
+		snprintf(why, cap, "%s", errno == ENOENT ? "missing" : strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		snprintf(why, cap, "not a regular file");
+		return -1;
+	}
+	if (sha256_file(path, hex, &e, "boot") != 0) {
+		snprintf(why, cap, "unreadable");
+		return -1;
+	}
+	return strcasecmp(hex, sha256) == 0;
 }
 
 /* ------------------------------------------------------------------ */

@@ -147,6 +147,8 @@ int dom_vsphere_new(struct site *, struct domain **, struct fy_error *) FY_WUR;
  * entries {name, forward, reverse, error}.
  */
 json_t *vsphere_dns_lookup(const json_t *names);
+/* Pre-flight: 1 when path here is a regular file with SHA-256 sha256, 0 other content, -1 (why) unusable. */
+int dom_qemu_image_same(const char *path, const char *sha256, char *why, size_t cap);
 /* Check qemu_datastores and qemu_networks (used by the configuration check). */
 int dom_qemu_check_conf(const struct fy_conf *, struct fy_error *) FY_WUR;
 

@@ -171,6 +171,9 @@ vm_facts(struct domain *d, const char *name, struct fy_error *err)
 	    "nics", nics, "storage", storage);
 	if (o == NULL)
 		fy_fail(err, FY_ERR_NOMEM, "out of memory");
+	else if (sp.boot[0] != '\0')
+		json_object_set_new(o, "boot", sp.boot_sha256[0] != '\0' ? json_pack("{s:s, s:s}", "path", sp.boot,
+		    "sha256", sp.boot_sha256) : json_pack("{s:s}", "path", sp.boot));
 	return o;
 }
 
@@ -186,9 +189,39 @@ preflight_resolve_scope(struct site *s, json_t *f, const char *scope)
 	json_error_t je;
 	size_t i, k;
 
-	if (scope == NULL || strlen(scope) > 8192 || s->dom == NULL || strcmp(s->dom->ops->type, "vsphere") != 0 ||
+	if (scope == NULL || strlen(scope) > (1 << 20) || s->dom == NULL ||
 	    (sc = json_loads(scope, JSON_REJECT_DUPLICATES, &je)) == NULL)
 		return;
+	if (strcmp(s->dom->ops->type, "qemu") == 0) {
+		/* {"boot": [{"path", "sha256"}]}: has this site the same images? */
+		json_t *imgs = json_array();
+		json_array_foreach(json_object_get(sc, "boot"), i, v) {
+			const char *path = json_string_value(json_object_get(v, "path"));
+			const char *sum = json_string_value(json_object_get(v, "sha256"));
+			char why[64];
+			int same;
+			if (i >= 64 || imgs == NULL)	/* each is read whole: a bounded few */
+				break;
+			if (path == NULL || sum == NULL || strlen(sum) != 64)
+				continue;
+			for (k = 0; k < json_array_size(imgs); k++)
+				if (strcmp(json_string_value(json_object_get(json_array_get(imgs, k), "path")), path) == 0)
+					break;
+			if (k < json_array_size(imgs))
+				continue;
+			same = dom_qemu_image_same(path, sum, why, sizeof(why));
+			json_array_append_new(imgs, same < 0 ? json_pack("{s:s, s:s}", "path", path, "error", why) :
+			    json_pack("{s:s, s:b}", "path", path, "same", same));
+		}
+		if (imgs != NULL)
+			json_object_set_new(f, "boot_images", imgs);
+		json_decref(sc);
+		return;
+	}
+	if (strcmp(s->dom->ops->type, "vsphere") != 0) {
+		json_decref(sc);
+		return;
+	}
 	names = json_array();
 	json_array_foreach(json_object_get(sc, "resolve"), i, v) {
 		const char *n = json_string_value(v);
@@ -431,10 +464,17 @@ op_preflight(struct site *s, const struct admin_caller *who, json_t *args, struc
 	 */
 	{
 		const char *vc = json_string_value(json_object_get(json_object_get(src_j, "vcenter"), "name"));
-		json_t *sc = json_pack("{s:[]}", "resolve");
+		json_t *sc = json_pack("{s:[], s:[]}", "resolve", "boot"), *vm;
 		char *scope;
+		size_t k;
 		if (vc != NULL && sc != NULL)
 			json_array_append_new(json_object_get(sc, "resolve"), json_string(vc));
+		/* And about the boot images, by their hash (it sends none back). */
+		json_array_foreach(json_object_get(src_j, "vms"), k, vm) {
+			json_t *b = json_object_get(vm, "boot");
+			if (sc != NULL && json_object_get(b, "sha256") != NULL)
+				json_array_append(json_object_get(sc, "boot"), b);
+		}
 		scope = sc != NULL ? json_dumps(sc, JSON_COMPACT) : NULL;
 		json_decref(sc);
 		r_pf = peer_facts(s, to, scope != NULL ? scope : "{}", &dst_text, err) == NULL;

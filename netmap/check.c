@@ -694,6 +694,45 @@ rule_power(struct ctx *c)
 	}
 }
 
+/*
+ * ---- FY-IMG-*: a qemu VM's read-only boot image must be at the same path
+ * at the destination, with the same content (Prepare checks its SHA-256).
+ */
+static void
+rule_boot(struct ctx *c)
+{
+	size_t i, k;
+
+	for (i = 0; i < c->src->nvms; i++) {
+		const struct netmap_vm *vm = &c->src->vms[i];
+		const struct netmap_image *im = NULL;
+
+		if (vm->boot_path == NULL)
+			continue;
+		if (!c->dst->has_boot_images) {
+			ADD(c, NM_IMG_000, (int)i, "boot image", vm->boot_path, "not reported", NULL,
+			    "The destination did not report whether it has %s's boot image %s; not checked.",
+			    vm->name, vm->boot_path);
+			continue;
+		}
+		for (k = 0; k < c->dst->nboot_images && im == NULL; k++)
+			if (strcmp(c->dst->boot_images[k].path, vm->boot_path) == 0)
+				im = &c->dst->boot_images[k];
+		if (im == NULL || im->error != NULL || im->same == NETMAP_TRI_ABSENT) {
+			ADD(c, NM_IMG_001, (int)i, "boot image", vm->boot_path,
+			    im != NULL && im->error != NULL ? im->error : "missing", NULL,
+			    "%s boots from %s, which the destination does not have (%s).", vm->name, vm->boot_path,
+			    im != NULL && im->error != NULL ? im->error : "not reported there");
+			continue;
+		}
+		if (im->same == NETMAP_TRI_NO)
+			ADD(c, NM_IMG_002, (int)i, "boot image", vm->boot_sha256 != NULL ? vm->boot_sha256 : vm->boot_path,
+			    "other content", NULL, "%s's boot image %s has other content at the destination than "
+			    "here (SHA-256 %.16s...).", vm->name, vm->boot_path, vm->boot_sha256 != NULL ?
+			    vm->boot_sha256 : "?");
+	}
+}
+
 /* Add k's provider to the list of n unique names (cap entries). */
 static void
 add_provider(const char **list, size_t *n, size_t cap, const struct netmap_key *k)
@@ -1375,6 +1414,7 @@ netmap_check(const struct netmap_input *in, struct netmap_report **out, char *er
 	rule_versions(&c);
 	rule_dns(&c);
 	rule_power(&c);
+	rule_boot(&c);
 	rule_encryption(&c);
 	rule_conflicts(&c);
 	rule_hw(&c);

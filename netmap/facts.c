@@ -378,6 +378,50 @@ read_key(struct rd *r, const json_t *o, const char *key, int *has, const struct 
 	return 0;
 }
 
+/* A VM's "boot": {"path": absolute, "sha256": hex}. */
+static int
+read_boot(struct rd *r, const json_t *o, struct netmap_vm *vm)
+{
+	const json_t *v = member(o, "boot");
+	size_t old, i;
+	int rc;
+
+	if (v == NULL)
+		return 0;
+	old = push_key(r, "boot");
+	if ((rc = need_obj(r, v)) != 0 ||
+	    (rc = get_str(r, v, "path", NETMAP_NAME_MAX, S_REQ | S_NONEMPTY, &vm->boot_path)) != 0 ||
+	    (rc = get_str(r, v, "sha256", 64, S_NONEMPTY, &vm->boot_sha256)) != 0)
+		return rc;
+	if (vm->boot_path[0] != '/') {
+		(void)push_key(r, "path");
+		return fail(r, FY_ERR_INVAL, "\"%s\": not an absolute path", vm->boot_path);
+	}
+	for (i = 0; vm->boot_sha256 != NULL && vm->boot_sha256[i] != '\0'; i++)
+		if (!strchr("0123456789abcdefABCDEF", vm->boot_sha256[i]))
+			break;
+	if (vm->boot_sha256 != NULL && (i != 64 || vm->boot_sha256[i] != '\0')) {
+		(void)push_key(r, "sha256");
+		return fail(r, FY_ERR_INVAL, "expected 64 hex digits");
+	}
+	pop(r, old);
+	return 0;
+}
+
+static int
+read_image(struct rd *r, const json_t *o, void *p)
+{
+	struct netmap_image *im = p;
+	int rc;
+
+	if ((rc = need_obj(r, o)) != 0 ||
+	    (rc = get_str(r, o, "path", NETMAP_NAME_MAX, S_REQ | S_NONEMPTY, &im->path)) != 0 ||
+	    (rc = get_bool(r, o, "same", &im->same)) != 0 ||
+	    (rc = get_str(r, o, "error", NETMAP_MSG_MAX, S_MSG, &im->error)) != 0)
+		return rc;
+	return 0;
+}
+
 static int
 read_host(struct rd *r, const json_t *o, void *p)
 {
@@ -700,7 +744,8 @@ read_vm(struct rd *r, const json_t *o, void *p)
 	    (rc = get_str(r, o, "accel", IDENT_MAX, S_NONEMPTY, &vm->accel)) != 0 ||
 	    (rc = read_key(r, o, "encryption", &vm->has_encryption, &vm->encryption)) != 0 ||
 	    (rc = get_int(r, o, "dirty_bytes_per_s", 0, DIRTY_MAX, 0, &vm->dirty_bytes_per_s)) != 0 ||
-	    (rc = read_checks(r, o, vm)) != 0)
+	    (rc = read_checks(r, o, vm)) != 0 ||
+	    (rc = read_boot(r, o, vm)) != 0)
 		return rc;
 	if (s != NULL) {
 		/* Any other (printable) state is one pre-flight refuses to move (FY-PWR-001). */
@@ -798,6 +843,11 @@ read_facts(struct rd *r, const json_t *j, struct netmap_facts *f)
 	    &t, &f->nvms, &f->has_vms)) != 0)
 		return rc;
 	f->vms = t;
+	if ((rc = read_list(r, j, "boot_images", NETMAP_VMS_MAX, "boot images",
+	    sizeof(struct netmap_image), read_image,
+	    &t, &f->nboot_images, &f->has_boot_images)) != 0)
+		return rc;
+	f->boot_images = t;
 	return 0;
 }
 

@@ -153,7 +153,13 @@ char *netmap_arena_vprintf(struct netmap_arena *, const char *fmt, va_list) FY_P
 	X(VC_002, "FY-VC-002", WARNING, "the vCenter's own check reports a warning", \
 	    "Read vCenter's message; it is quoted as is.") \
 	X(VC_003, "FY-VC-003", INFO, "the vCenter does not offer its own checks", \
-	    "Nothing to do; Ferry's own checks still ran.")
+	    "Nothing to do; Ferry's own checks still ran.") \
+	X(IMG_000, "FY-IMG-000", INFO, "the destination did not report the boot image: not checked", \
+	    "Nothing to do, or run the pre-flight from a Ferry that asks for it.") \
+	X(IMG_001, "FY-IMG-001", ERROR, "the VM's boot image is missing at the destination", \
+	    "Copy the boot image to the same path at the destination.") \
+	X(IMG_002, "FY-IMG-002", ERROR, "the VM's boot image differs at the destination", \
+	    "Copy the source's boot image over the destination's (same path, same content).")
 
 enum netmap_code_id {
 #define NETMAP_CODE_ENUM(id, code, sev, sum, fix) NM_##id,

@@ -175,6 +175,12 @@ struct netmap_nic {
 	const char *mac;		/* "00:50:56:aa:bb:cc" */
 };
 
+struct netmap_image {			/* a boot image the destination was asked about (qemu) */
+	const char *path;		/* required: absolute */
+	enum netmap_tri same;		/* its content has the SHA-256 the source sent (no hash is sent back) */
+	const char *error;		/* "missing", "not a regular file", ...: the destination lacks it */
+};
+
 struct netmap_checks {			/* the vCenter's CheckRelocate / QueryVMotionCompatibilityEx */
 	int offered;			/* 0: the vCenter does not offer them */
 	const char *const *errors;
@@ -207,6 +213,8 @@ struct netmap_vm {
 	size_t nnics;
 	int has_checks;
 	struct netmap_checks checks;
+	const char *boot_path;		/* qemu: the read-only boot image, NULL: none */
+	const char *boot_sha256;	/* its SHA-256 at the source (hex) */
 };
 
 struct netmap_facts {
@@ -243,6 +251,10 @@ struct netmap_facts {
 	int has_vms;
 	const struct netmap_vm *vms;
 	size_t nvms;
+	/* Destination (qemu): the boot images the source asked about. */
+	int has_boot_images;
+	const struct netmap_image *boot_images;
+	size_t nboot_images;
 	void *priv;			/* the memory behind all of the above */
 };
 

@@ -109,6 +109,29 @@ is "$(jget 'r["vms"][1]["name"], r["vms"][1]["verdict"]')" "('vm2', 'clear')" \
 	"vm2 in the same pre-flight is judged on its own (clear)"
 is "$(jget 'r["verdict"]')" blocked "the overall verdict is the worst"
 
+# ------------------------------------------------------- the boot image (qemu)
+# b must have the image at the same path with the same content, or its
+# Prepare refuses; the pre-flight asks it (by hash: b sends none back).
+jpf a vm2 --to b "${MAPS[@]}" --link-seconds 0
+is "$(code "$T/pf.json" FY-IMG-001 vm2)$(code "$T/pf.json" FY-IMG-002 vm2)" "nonenone" \
+	"vm2's boot image is at b too: no FY-IMG finding"
+cp "$T/calm.img" "$T/own.img"
+printf '{ "name": "vm3", "vcpus": 1, "memory_mib": 64, "boot": "%s", "nics": [ { "network": "net-a" } ] }\n' \
+	"$T/own.img" >"$T/vm3.json"
+ok "vm3 boots from an image of its own" eval 'ctl a vm define "$T/vm3.json" && ctl a vm start vm3'
+rm -f "$T/own.img"	# QEMU keeps it open at a; b, on this machine, finds no file there
+jpf a vm3 --to b "${MAPS[@]}" --link-seconds 0
+is "$RC" 2 "a boot image b lacks blocks"
+is "$(code "$T/pf.json" FY-IMG-001 vm3)" "$T/own.img | missing" "FY-IMG-001 names the image and says it is missing"
+printf 'not the same image\n' >"$T/own.img"
+jpf a vm3 --to b "${MAPS[@]}" --link-seconds 0
+is "$RC" 2 "a boot image with other content at b blocks"
+like "$(code "$T/pf.json" FY-IMG-002 vm3)" "^[0-9a-f]{64} \| other content$" "FY-IMG-002 gives the source's hash, not b's"
+fails "and the migration is indeed refused by b's Prepare" ctl a migrate vm3 --to b "${MAPS[@]}" --wait
+like "$(cat "$T/last.out")" "boot" "naming the boot image"
+is "$(vm_state a vm3)" running "vm3 still runs at a"
+ok "vm3 stopped and undefined" eval 'ctl a vm stop vm3 --force && ctl a vm undefine vm3'
+
 # ------------------------------------------------------------------ inventory
 ok "inventory of this site" ctl a inventory
 like "$(cat "$T/last.out")" "vm2 +running" "lists a's VMs with their state"

@@ -862,6 +862,52 @@ t_qemu_not_applicable(void)
 	fx_free(&f);
 }
 
+static void
+t_boot(void)
+{
+	struct fx f;
+	const char *sum = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+	fx_init_qemu(&f);
+	fx_run(&f);
+	ok(fx_count(f.r, "FY-IMG-000", -2) + fx_count(f.r, "FY-IMG-001", -2) == 0,
+	    "a VM without a boot image: no FY-IMG finding");
+	jset(f.src, "vms[0].boot", J("{'path': '/srv/img/g.img', 'sha256': '%s'}", sum));
+	fx_run(&f);
+	expect(&f, "FY-IMG-000", 0, "/srv/img/g.img", "not reported", "the destination said nothing of it");
+	jset(f.dst, "boot_images", J("[{'path': '/srv/img/g.img', 'same': true}]"));
+	fx_run(&f);
+	expect_none(&f, "FY-IMG-001", "the same image at the same path");
+	expect_none(&f, "FY-IMG-002", "with the same content");
+	is_int(netmap_report_verdict(f.r, 0), NETMAP_CLEAR, "clear");
+	jset(f.dst, "boot_images", J("[{'path': '/srv/img/g.img', 'error': 'missing'}]"));
+	fx_run(&f);
+	expect(&f, "FY-IMG-001", 0, "/srv/img/g.img", "missing", "missing at the destination");
+	is_int(netmap_report_verdict(f.r, 0), NETMAP_BLOCKED, "blocked");
+	jset(f.dst, "boot_images", J("[{'path': '/srv/img/h.img', 'same': true}]"));
+	fx_run(&f);
+	expect(&f, "FY-IMG-001", 0, "/srv/img/g.img", "missing", "another path is not the image");
+	jset(f.dst, "boot_images", J("[{'path': '/srv/img/g.img', 'same': false}]"));
+	fx_run(&f);
+	expect(&f, "FY-IMG-002", 0, sum, "other content", "other content at the same path");
+	fx_free(&f);
+
+	/* The reader: a relative path or a short hash is refused, naming the member. */
+	{
+		struct netmap_facts *nf = NULL;
+		char e[300];
+		int r = netmap_facts_parse("{\"type\": \"qemu\", \"vms\": [{\"name\": \"g\", "
+		    "\"boot\": {\"path\": \"img/g.img\"}}]}", 71, &nf, e, sizeof(e));
+		ok(r != 0 && strstr(e, "vms[0].boot.path") != NULL, "a relative boot path is refused: %s", e);
+		netmap_facts_free(nf);
+		nf = NULL;
+		r = netmap_facts_parse("{\"type\": \"qemu\", \"vms\": [{\"name\": \"g\", "
+		    "\"boot\": {\"path\": \"/g.img\", \"sha256\": \"abc\"}}]}", 85, &nf, e, sizeof(e));
+		ok(r != 0 && strstr(e, "vms[0].boot.sha256") != NULL, "a short boot hash is refused: %s", e);
+		netmap_facts_free(nf);
+	}
+}
+
 int
 main(void)
 {
@@ -882,5 +928,6 @@ main(void)
 	t_vcenter_checks();
 	t_space_many();
 	t_qemu_not_applicable();
+	t_boot();
 	done_testing();
 }
