@@ -24,7 +24,7 @@ for s in a b; do
 	mkdir -p "$T/ds-$s"
 done
 site_conf a "qemu_datastores ds-a=$T/ds-a" "qemu_networks net-a,shared" "transport_dead_timeout 5s" \
-	"transport_stream_timeout 2s" "migrate_throttle_max 99" "migrate_stall_passes 2"
+	"transport_stream_timeout 2s" "migrate_throttle_max 99" "migrate_stall_passes 3"
 site_conf b "qemu_datastores ds-b=$T/ds-b" "qemu_networks net-b,shared" "transport_dead_timeout 5s" \
 	"transport_stream_timeout 2s"
 ok "site a starts" site_start a
