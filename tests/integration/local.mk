@@ -6,6 +6,6 @@ INTEGRATION_TESTS += tests/integration/vm.sh
 INTEGRATION_TESTS += tests/integration/migrate.sh tests/integration/migrate-wan.sh tests/integration/preflight.sh
 INTEGRATION_TESTS += tests/integration/vcsim.sh
 INTEGRATION_TESTS += tests/integration/vsphere-client.sh
-INTEGRATION_TESTS += tests/integration/preflight-vsphere.sh
+INTEGRATION_TESTS += tests/integration/preflight-vsphere.sh tests/integration/preflight-dns.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS)

@@ -70,6 +70,16 @@ m=[f for f in r["findings"] if f["code"]==sys.argv[2] and (f["vm"] or "")==sys.a
 print("%s | %s | %s" % (m[0]["source"], m[0]["destination"], m[0]["message"]) if m else "none")' \
 	    "$T/pf.json" "$1" "$2"
 }
+# sev CODE VM: the severity of that finding ("none" when absent)
+sev() {
+	python3 -c 'import json,sys
+r=json.load(open(sys.argv[1]))
+m=[f["severity"] for f in r["findings"] if f["code"]==sys.argv[2] and (f["vm"] or "")==sys.argv[3]]
+print(",".join(m) if m else "none")' "$T/pf.json" "$1" "$2"
+}
+# num CODE: how many findings of that code the last pre-flight has
+num() { python3 -c 'import json,sys; print(sum(f["code"]==sys.argv[2] for f in json.load(open(sys.argv[1]))["findings"]))' \
+	"$T/pf.json" "$1"; }
 verdict() { python3 -c 'import json,sys
 r=json.load(open(sys.argv[1])); v=[x["verdict"] for x in r["vms"] if x["name"]==sys.argv[2]]
 print(v[0] if v else r["verdict"])' "$T/pf.json" "${1:-}"; }
@@ -160,6 +170,7 @@ is "$(has FY-VC-003 "")$(has FY-VC-003 B0)" "noyes" "FY-VC-003: b's vCenter offe
 is "$(has FY-DNS-001 "")$(has FY-DNS-004 "")" "nono" "DNS: both vCenters and a's host resolve from both gateways"
 is "$(has FY-VER-002 "")" no "FY-VER-002 negative: the destination (7.0.3) is newer than the source (6.7.0)"
 is "$(has FY-HOST-003 "")$(has FY-HOST-004 "")" nono "FY-HOST-003/004 negative: a's host is usable"
+is "$(has FY-HOST-001 B0)$(has FY-HOST-002 "")" nono "FY-HOST-001/002 negative: b's and a's hosts are connected"
 pf b B0 B1 --to a --link-seconds 0 --strict
 is "$RC" 0 "b to a with --strict: still 0 (infos only)"
 
@@ -183,6 +194,8 @@ is "$(has FY-VC-001 A5)/$(has FY-VC-001 A0)" "yes/no" "FY-VC-001: a's vCenter Ch
 like "$(val FY-VC-001 A5)" "The source host cannot reach the destination" "FY-VC-001 quotes vCenter's message"
 is "$(has FY-VC-003 A0)" no "FY-VC-003 negative: a's vCenter offers its checks"
 is "$(has FY-NET-001 A6)/$(has FY-NET-003 A6)" "no/no" "A6 on PG-A mapped to DC0_DVPG0 (distributed to distributed): no NET-001, no NET-003"
+is "$(has FY-NET-002 A6)/$(has FY-NET-008 "")" "no/no" "FY-NET-002/008 negative: the map's target exists and its entry is used"
+is "$(has FY-HOST-002 "")" no "FY-HOST-002 negative: b's hosts are connected (one in maintenance)"
 is "$(has FY-DUP-001 A0)" no "FY-DUP-001 negative: no A0 at b"
 is "$(has FY-DS-003 A0)" no "FY-DS-003 negative: b's datastore has room"
 is "$(verdict A0)" warnings "A0 itself only carries the site-level warnings"
@@ -200,6 +213,8 @@ pf a A6 --to b --link-seconds 0 --network-map "PG-A=VM Network" --strict
 is "$RC" 1 "the same with --strict exits 1"
 pf a A0 --to b --link-seconds 1
 like "$(val FY-LINK-002 A0)" "MiB memory.* \| [0-9.]+ [MG]bit/s" "with a link test: FY-LINK-002 estimates A0's transfer"
+pf a A0 --to b --link-seconds 0
+is "$(has FY-LINK-002 A0)/$(has FY-LINK-000 "")" "no/yes" "FY-LINK-002 negative: no link test, no estimate (FY-LINK-000 instead)"
 
 OUT=$(ctl a preflight nosuch --to b --link-seconds 0 2>&1)
 rc=$?
@@ -221,7 +236,184 @@ is "$(has FY-DUP-001 A0)/$(has FY-DUP-001 A3)" "yes/no" "FY-DUP-001: A0 exists a
 like "$(val FY-DS-003 A0)" "\| .*LocalDS_0|LocalDS_0" "FY-DS-003: b's datastore (1 MiB free) is too small"
 is "$(has FY-HOST-004 "")" yes "FY-HOST-004: b's only host is disconnected"
 is "$(has FY-VER-002 "")" no "FY-VER-002 negative: b is now as new as a"
+like "$(val FY-HOST-002 "")" "^ \| disconnected \| Destination host localhost is disconnected" "FY-HOST-002 names b's disconnected host"
+is "$(sev FY-HOST-002 "")" warning "FY-HOST-002 is a warning"
+is "$(has FY-DUP-002 A0)/$(has FY-DUP-003 A0)" "yes/yes" \
+	"A0 at b has A0's path, so the simulator gives it the same instance and BIOS UUIDs: FY-DUP-002 and 003"
+pf b A0 --to a --link-seconds 0
+is "$RC" 2 "b to a, A0 on b's disconnected host: exits 2"
+like "$(val FY-HOST-001 A0)" "^disconnected \| " "FY-HOST-001: A0's source host is disconnected"
+is "$(sev FY-HOST-001 A0)" error "FY-HOST-001 is an error"
 like "$(grep -c 'logged in\|login' "$T/b/ferryd.log")" "^[0-9]+$" "b's gateway went on after its vCenter restarted"
+
+# ------------------------------------- more knobs: A and B restarted again
+# Same certificates and ports: both gateways keep their pins.
+UUID_X=6a5f3c1e-0a0b-4c1d-9e2f-00000000c0de
+BIOS_X=4231a1b2-0a0b-4c1d-9e2f-00000000b105
+MAC_X=00:50:56:aa:bb:01
+ok "simulator A stops" vcsim_stop a
+ok "simulator B stops" vcsim_stop b
+# A: A0 plain, A1 suspended, A2 in a state vSphere's enum lacks, A3 with a
+# checker warning, A4 needing an EVC mode Ferry does not know, A5 with B1's
+# UUIDs, A6 with B1's MAC, A7 on a standard network "Dup".
+VC_A2=(-listen "127.0.0.1:$PA" -cert "$T/a.pem" -key "$T/a.key" -instance-uuid "$UUID_A"
+	-vc-version 7.0.3 -vc-build 20150588 -esx-version 7.0.3 -esx-build 19193900
+	-user "$USER_A" -password "$PASS_A" -clusters 1 -cluster-hosts 1 -standalone-hosts 0
+	-host-name DC0_C0_H0=localhost -vms 8 -vm-prefix A -suspended A1 -vm-power-state A2=migrating
+	-checker-warning "A3=The virtual machine's CPU features differ from the destination host's"
+	-vm-evc A4=intel-futurelake -vm-uuid "A5=$UUID_X" -vm-bios-uuid "A5=$BIOS_X" -vm-mac "A6=$MAC_X"
+	-portgroup Dup -vm-nic A7=Dup)
+# B: the same versions, two datastores (B1 on LocalDS_1), two networks named
+# Dup (one standard, one distributed), B1 with A5's UUIDs and A6's MAC.
+VC_B2=(-listen "127.0.0.1:$PB" -cert "$T/b.pem" -key "$T/b.key" -instance-uuid "$UUID_B"
+	-vc-version 7.0.3 -vc-build 20150588 -esx-version 7.0.3 -esx-build 19193900
+	-user "$USER_A" -password "$PASS_B" -clusters 1 -cluster-hosts 1 -standalone-hosts 0
+	-host-name DC0_C0_H0=localhost -datastores 2 -vms 2 -vm-prefix B
+	-portgroup Dup -dvportgroup Dup2 -network-name Dup2=Dup
+	-vm-uuid "B1=$UUID_X" -vm-bios-uuid "B1=$BIOS_X" -vm-mac "B1=$MAC_X")
+ok "simulator A restarts: suspended, odd-state, checker-warning VMs" vcsim_start a "${VC_A2[@]}"
+ok "simulator B restarts: two datastores, two networks named Dup" vcsim_start b "${VC_B2[@]}"
+
+pf a A0 --to b --link-seconds 0 --strict
+is "$RC" 0 "A0, plain, to b with --strict: exits 0"
+is "$(verdict A0)" clear "A0 is clear"
+is "$(has FY-VC-002 A0)$(has FY-PWR-003 A0)$(has FY-PWR-001 A0)$(has FY-CPU-002 A0)" nononono \
+	"FY-VC-002, PWR-003, PWR-001, CPU-002 negative: none for A0"
+is "$(has FY-DUP-002 A0)$(has FY-DUP-003 A0)$(has FY-DUP-004 A0)" nonono "FY-DUP-002/003/004 negative: A0's UUIDs and name are its own"
+is "$(has FY-NET-004 A0)$(has FY-NET-006 A0)$(has FY-NET-007 A0)" nonono \
+	"FY-NET-004/006/007 negative: A0's network has one namesake, MACs are kept by default and A0's is free"
+is "$(has FY-DS-001 A0)$(has FY-DS-002 A0)$(has FY-DS-004 "")" nonono "FY-DS-001/002/004 negative: A0's datastore is at b, no map"
+
+# FY-VC-002: the checker's warning, quoted; a warning: 0, 1 with --strict.
+pf a A3 --to b --link-seconds 0
+is "$RC" 0 "A3 with a checker warning: exits 0"
+is "$(sev FY-VC-002 A3)" warning "FY-VC-002 is a warning, not an error"
+is "$(has FY-VC-001 A3)" no "and no FY-VC-001"
+like "$(val FY-VC-002 A3)" "The virtual machine's CPU features differ from the destination host's$" \
+	"FY-VC-002 quotes vCenter's message"
+is "$(verdict A3)" warnings "A3's verdict: warnings"
+pf a A3 --to b --link-seconds 0 --strict
+is "$RC" 1 "A3 with --strict: exits 1"
+
+# FY-PWR-003: suspended.
+pf a A1 --to b --link-seconds 0
+is "$RC" 0 "A1, suspended: exits 0 (a warning)"
+is "$(sev FY-PWR-003 A1)" warning "FY-PWR-003 is a warning"
+like "$(val FY-PWR-003 A1)" "^suspended \\| .*A1 is suspended; it arrives suspended" "FY-PWR-003 gives the power state and names A1"
+is "$(has FY-PWR-001 A1)$(has FY-PWR-002 A1)" nono "a suspended VM is neither FY-PWR-001 nor 002"
+pf a A1 --to b --link-seconds 0 --strict
+is "$RC" 1 "A1 with --strict: exits 1"
+
+# FY-PWR-001: a power state outside vSphere's enum.
+pf a A2 --to b --link-seconds 0
+is "$RC" 2 "A2 in power state \"migrating\": exits 2"
+is "$(sev FY-PWR-001 A2)" error "FY-PWR-001 is an error"
+like "$(val FY-PWR-001 A2)" "^migrating \\| .*A2 is migrating, a state from which it cannot be moved" \
+	"FY-PWR-001 gives the state as reported"
+
+# FY-CPU-002: an EVC mode Ferry does not know.
+pf a A4 --to b --link-seconds 0
+is "$(sev FY-CPU-002 A4)" warning "A4 (intel-futurelake): FY-CPU-002, a warning"
+like "$(val FY-CPU-002 A4)" "^intel-futurelake \\| .*intel-futurelake, which Ferry does not know" "FY-CPU-002 names the mode"
+is "$(has FY-CPU-001 A4)" no "and not FY-CPU-001"
+
+# FY-DUP-002/003: A5 has B1's instance and BIOS UUIDs (another name).
+pf a A5 --to b --link-seconds 0
+is "$RC" 2 "A5 with B1's instance UUID: exits 2"
+is "$(sev FY-DUP-002 A5)/$(sev FY-DUP-003 A5)" "error/warning" "FY-DUP-002 an error, FY-DUP-003 a warning"
+like "$(val FY-DUP-002 A5)" "^$UUID_X \\| $UUID_X \\|" "FY-DUP-002 compares the instance UUIDs"
+like "$(val FY-DUP-003 A5)" "^$BIOS_X \\| $BIOS_X \\|" "FY-DUP-003 compares the BIOS UUIDs"
+is "$(has FY-DUP-001 A5)" no "A5's name is free at b: no FY-DUP-001"
+
+# FY-DUP-004: one VM twice in a pre-flight.
+pf a A0 A0 --to b --link-seconds 0
+is "$RC" 2 "A0 twice in one pre-flight: exits 2"
+is "$(num FY-DUP-004)" 1 "one FY-DUP-004"
+is "$(sev FY-DUP-004 A0)" error "FY-DUP-004 is an error naming A0"
+
+# FY-NET-006/007: A6 has B1's MAC.
+pf a A6 --to b --link-seconds 0 --mac keep
+is "$RC" 2 "A6 keeping its MAC, which B1 has: exits 2"
+like "$(val FY-NET-006 A6)" "^$MAC_X \\| B1 \\|" "FY-NET-006 names the MAC and the VM that has it"
+is "$(sev FY-NET-006 A6)" error "FY-NET-006 is an error"
+pf a A6 --to b --link-seconds 0 --mac generate --strict
+is "$RC" 0 "A6 with --mac generate: exits 0 even with --strict"
+is "$(has FY-NET-006 A6)/$(sev FY-NET-007 A6)" "no/info" "no FY-NET-006; FY-NET-007, an info"
+like "$(val FY-NET-007 A6)" "^keep \\| generate \\|" "FY-NET-007 compares the policies"
+
+# FY-NET-004: two networks named Dup at b.
+pf a A7 --to b --link-seconds 0
+is "$RC" 0 "A7 on Dup: exits 0 (a warning)"
+is "$(sev FY-NET-004 A7)" warning "FY-NET-004 is a warning"
+like "$(val FY-NET-004 A7)" "^Dup \\| .*2" "FY-NET-004 names Dup and the two destination networks"
+
+# FY-NET-008, FY-DS-002, FY-DS-004: maps.
+pf a A0 --to b --link-seconds 0 --network-map Nope=DC0_DVPG0 --datastore-map Nope=LocalDS_0
+is "$(sev FY-NET-008 "")/$(sev FY-DS-004 "")" "info/info" "map entries matching nothing: FY-NET-008 and FY-DS-004, infos"
+like "$(val FY-NET-008 "")" "Nope=DC0_DVPG0" "FY-NET-008 names the network map entry"
+like "$(val FY-DS-004 "")" "Nope=LocalDS_0" "FY-DS-004 names the datastore map entry"
+pf a A0 --to b --link-seconds 0 --datastore-map LocalDS_0=Nope
+is "$RC" 2 "A0's datastore mapped to Nope: exits 2"
+like "$(val FY-DS-002 A0)" "LocalDS_0 -> Nope \\| missing" "FY-DS-002: the map's target Nope is missing at b"
+is "$(has FY-DS-001 A0)" no "and it is not reported as FY-DS-001"
+pf a A0 --to b --link-seconds 0 --datastore-map LocalDS_0=LocalDS_1
+is "$(has FY-DS-002 A0)$(has FY-DS-004 "")" nono "A0 mapped to b's LocalDS_1: no FY-DS-002, no FY-DS-004"
+
+# FY-DS-001: b to a, B1 is on LocalDS_1, which a has not.
+pf b B0 B1 --to a --link-seconds 0
+like "$(val FY-DS-001 B1)" "^LocalDS_1 \\| missing" "FY-DS-001 for B1: LocalDS_1 missing at a"
+is "$(sev FY-DS-001 B1)/$(has FY-DS-001 B0)" "error/no" "an error, and none for B0 (LocalDS_0)"
+
+# ----------------------- B with two hosts of different ESXi and EVC modes
+# Its second host is named DC0_C0_H1, which does not resolve here: its DNS
+# errors are beside the point of these cases (preflight-dns.sh has DNS).
+ok "simulator B stops" vcsim_stop b
+ok "simulator B restarts: localhost 7.0.3 (skylake), DC0_C0_H1 6.7.0 GA (haswell)" vcsim_start b \
+	-listen "127.0.0.1:$PB" -cert "$T/b.pem" -key "$T/b.key" -instance-uuid "$UUID_B" \
+	-vc-version 7.0.3 -vc-build 20150588 -esx-version 7.0.3 -esx-build 19193900 -user "$USER_A" -password "$PASS_B" \
+	-clusters 1 -cluster-hosts 2 -standalone-hosts 0 -host-name DC0_C0_H0=localhost \
+	-host-esx DC0_C0_H1=6.7.0:8169922 -host-evc localhost=intel-skylake -host-evc DC0_C0_H1=intel-haswell \
+	-vms 1 -vm-prefix B
+ok "simulator A stops" vcsim_stop a
+ok "simulator A restarts: A0 vmx-13 no EVC, A1 vmx-15, A2 needs skylake, A3 haswell" vcsim_start a \
+	-listen "127.0.0.1:$PA" -cert "$T/a.pem" -key "$T/a.key" -instance-uuid "$UUID_A" \
+	-vc-version 7.0.3 -vc-build 20150588 -esx-version 7.0.3 -esx-build 19193900 -user "$USER_A" -password "$PASS_A" \
+	-clusters 1 -cluster-hosts 1 -standalone-hosts 0 -host-name DC0_C0_H0=localhost -vms 4 -vm-prefix A \
+	-vm-hw A1=vmx-15 -vm-evc A2=intel-skylake -vm-evc A3=intel-haswell
+pf a A0 A1 A2 A3 --to b --link-seconds 0
+is "$(sev FY-VER-004 A0)" warning "FY-VER-004: a warning for A0 (ESXi 7.0.3, one of b's hosts runs 6.7.0)"
+like "$(val FY-VER-004 A0)" "^7.0.3 \\| 1 of 2 hosts older \\(oldest 6.7.0\\)" "FY-VER-004 gives both versions and the count"
+is "$(sev FY-HW-002 A1)/$(has FY-HW-002 A0)" "warning/no" "FY-HW-002 for A1 (vmx-15; 6.7.0 GA runs vmx-14), a warning; not for A0 (vmx-13)"
+like "$(val FY-HW-002 A1)" "^vmx-15 \\| 1 of 2 hosts cannot" "FY-HW-002 gives the version and the count"
+is "$(has FY-HW-001 A1)" no "and not FY-HW-001: localhost runs vmx-15"
+is "$(sev FY-CPU-004 A2)/$(has FY-CPU-004 A3)" "warning/no" "FY-CPU-004 for A2 (skylake; DC0_C0_H1 offers haswell), not A3 (haswell)"
+like "$(val FY-CPU-004 A2)" "^intel-skylake \\| 1 of 2 hosts cannot" "FY-CPU-004 gives the mode and the count"
+is "$(has FY-CPU-001 A2)$(has FY-CPU-002 A2)" nono "and neither FY-CPU-001 nor 002"
+is "$(has FY-HW-003 A0)$(has FY-VER-001 "")$(has FY-VER-003 "")" nonono "FY-HW-003, VER-001, VER-003 negative: versions Ferry knows"
+
+# ------------------------------- vCenter B at 9.0.0 (unknown), then 5.5.0
+ok "simulator B stops" vcsim_stop b
+ok "simulator B restarts: vCenter and ESXi 9.0.0, outside Ferry's matrix" vcsim_start b \
+	-listen "127.0.0.1:$PB" -cert "$T/b.pem" -key "$T/b.key" -instance-uuid "$UUID_B" \
+	-vc-version 9.0.0 -vc-build 24000000 -esx-version 9.0.0 -esx-build 24000001 -user "$USER_A" -password "$PASS_B" \
+	-clusters 1 -cluster-hosts 1 -standalone-hosts 0 -host-name DC0_C0_H0=localhost -vms 1 -vm-prefix B
+pf a A0 --to b --link-seconds 0
+is "$RC" 0 "a to b 9.0.0: exits 0 (warnings)"
+is "$(sev FY-VER-003 "")" warning "FY-VER-003: a warning"
+like "$(val FY-VER-003 "")" "^7.0.3 \\| 9.0.0" "FY-VER-003 gives both vCenter versions"
+is "$(sev FY-HW-003 A0)" warning "FY-HW-003: b's only host (ESXi 9.0.0) runs unknown hardware versions, a warning"
+like "$(val FY-HW-003 A0)" "^vmx-13 \\| 1 hosts unknown" "FY-HW-003 gives the version and how many hosts are unknown"
+is "$(has FY-VER-001 "")$(has FY-VER-002 "")" nono "neither FY-VER-001 nor 002"
+ok "simulator B stops" vcsim_stop b
+ok "simulator B restarts: vCenter 5.5.0" vcsim_start b \
+	-listen "127.0.0.1:$PB" -cert "$T/b.pem" -key "$T/b.key" -instance-uuid "$UUID_B" \
+	-vc-version 5.5.0 -vc-build 1312298 -esx-version 7.0.3 -esx-build 19193900 -user "$USER_A" -password "$PASS_B" \
+	-clusters 1 -cluster-hosts 1 -standalone-hosts 0 -host-name DC0_C0_H0=localhost -vms 1 -vm-prefix B
+pf a A0 --to b --link-seconds 0
+is "$RC" 2 "a to b 5.5.0: exits 2"
+is "$(sev FY-VER-001 "")" error "FY-VER-001: an error"
+like "$(val FY-VER-001 "")" "^7.0.3 \\| 5.5.0" "FY-VER-001 gives both vCenter versions"
+is "$(has FY-VER-003 "")$(has FY-VER-002 "")" nono "and neither FY-VER-003 nor 002"
 
 # -------------------------------------------------------------------- failures
 # Site c: a gateway pinned to certificate c, 3 s per vCenter call.

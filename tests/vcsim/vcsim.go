@@ -38,6 +38,12 @@
 //   -hw-version vmx-NN      config.version of every VM (vmx-13)
 //   -vm-hw VM=vmx-NN        [list] per-VM override
 //   -powered-off VM         [list]
+//   -suspended VM           [list] powered on, then SuspendVM_Task
+//   -vm-power-state VM=S    [list] runtime.powerState set to S as is, even
+//                           a value vSphere's enum does not have
+//   -vm-uuid VM=UUID        [list] config.instanceUuid
+//   -vm-bios-uuid VM=UUID   [list] config.uuid (the BIOS UUID)
+//   -vm-mac VM=MAC          [list] the MAC address of the VM's NIC
 //   -host-name OLD=NEW      [list] rename a host (applied first: other
 //                           knobs name hosts by their new name)
 //   -esx-version V -esx-build B   every host's config.product
@@ -49,6 +55,9 @@
 //   -portgroup NAME         [list] standard port group on every host's vSwitch0
 //   -dvportgroup NAME       [list] distributed port group on DVS0
 //   -vm-network NAME        network of every VM's one NIC (DC0_DVPG0)
+//   -network-name OLD=NEW   [list] rename a network after the VMs are made,
+//                           without the simulator's DuplicateName check: two
+//                           networks may share a name, as on two switches
 //   -vm-nic VM=NAME         [list] per-VM override
 //   -dns-domain D -dns-server IP [list]   hosts' config.network.dnsConfig
 // Datastores:
@@ -60,6 +69,7 @@
 //   -cluster-evc KEY        clusters' summary.currentEVCModeKey (and their
 //                           hosts' summary.currentEVCModeKey)
 //   -host-max-evc KEY       hosts' summary.maxEVCModeKey
+//   -host-evc HOST=KEY      [list] per-host summary.maxEVCModeKey
 //   -vm-min-evc KEY         VMs' runtime.minRequiredEVCModeKey
 //   -vm-evc VM=KEY          [list] per-VM override
 // Provisioning checker (govmomi has none; added here):
@@ -211,6 +221,8 @@ var (
 	fVMHW, fPoweredOff, fHostName, fHostESX, fMaintenance, fDisconnected listFlag
 	fPortgroups, fDVPortgroups, fVMNic, fDNSServers, fDSSpace            listFlag
 	fEncrypted, fVMEVC, fCheckerError, fCheckerWarning, fMalformed       listFlag
+	fSuspended, fVMPower, fVMUUID, fVMBiosUUID, fVMMAC, fHostEVC         listFlag
+	fNetName                                                             listFlag
 )
 
 func init() {
@@ -230,6 +242,13 @@ func init() {
 	flag.Var(&fCheckerError, "checker-error", "VM=MESSAGE")
 	flag.Var(&fCheckerWarning, "checker-warning", "VM=MESSAGE")
 	flag.Var(&fMalformed, "malformed", "METHOD")
+	flag.Var(&fSuspended, "suspended", "VM")
+	flag.Var(&fVMPower, "vm-power-state", "VM=STATE")
+	flag.Var(&fVMUUID, "vm-uuid", "VM=UUID")
+	flag.Var(&fVMBiosUUID, "vm-bios-uuid", "VM=UUID")
+	flag.Var(&fVMMAC, "vm-mac", "VM=MAC")
+	flag.Var(&fHostEVC, "host-evc", "HOST=KEY")
+	flag.Var(&fNetName, "network-name", "OLD=NEW")
 }
 
 var (
@@ -536,6 +555,9 @@ func shape(ctx context.Context, c *vim25.Client) error {
 			h.Summary.MaxEVCModeKey = *fHostMaxEVC
 		}
 	}
+	for name, key := range fHostEVC.pairs("host-evc") {
+		hostByName(name).Summary.MaxEVCModeKey = key
+	}
 	for _, name := range fMaintenance {
 		hostByName(name).Runtime.InMaintenanceMode = true
 	}
@@ -604,6 +626,19 @@ func shape(ctx context.Context, c *vim25.Client) error {
 		return err
 	}
 
+	for old, name := range fNetName.pairs("network-name") {
+		switch n := simulator.Map.Get(networkByName(old)).(type) {
+		case *simulator.DistributedVirtualPortgroup:
+			n.Name = name
+			n.Config.Name = name
+		case *mo.Network:
+			n.Name = name
+			n.Summary.GetNetworkSummary().Name = name
+		default:
+			die("-network-name %s: a %T", old, n)
+		}
+	}
+
 	// Per-VM facts.
 	hw := fVMHW.pairs("vm-hw")
 	evc := fVMEVC.pairs("vm-evc")
@@ -631,6 +666,52 @@ func shape(ctx context.Context, c *vim25.Client) error {
 			vm.Runtime.ConnectionState = types.VirtualMachineConnectionStateDisconnected
 			vm.Summary.Runtime.ConnectionState = vm.Runtime.ConnectionState
 		}
+	}
+	for name, u := range fVMUUID.pairs("vm-uuid") {
+		vm := vmByName(vms, name, "vm-uuid")
+		vm.Config.InstanceUuid = u
+		vm.Summary.Config.InstanceUuid = u
+	}
+	for name, u := range fVMBiosUUID.pairs("vm-bios-uuid") {
+		vm := vmByName(vms, name, "vm-bios-uuid")
+		vm.Config.Uuid = u
+		vm.Summary.Config.Uuid = u
+	}
+	for name, mac := range fVMMAC.pairs("vm-mac") {
+		vm := vmByName(vms, name, "vm-mac")
+		if _, err := net.ParseMAC(mac); err != nil {
+			die("-vm-mac %s=%s: %v", name, mac, err)
+		}
+		set := false
+		for _, d := range vm.Config.Hardware.Device {
+			if nic, ok := d.(types.BaseVirtualEthernetCard); ok {
+				card := nic.GetVirtualEthernetCard()
+				card.MacAddress = mac
+				card.AddressType = string(types.VirtualEthernetCardMacTypeManual)
+				set = true
+			}
+		}
+		if !set {
+			die("-vm-mac: %s has no NIC", name)
+		}
+	}
+	for _, name := range fSuspended {
+		vm := vmByName(vms, name, "suspended")
+		if vm.Runtime.PowerState != types.VirtualMachinePowerStatePoweredOn {
+			die("-suspended %s: not powered on", name)
+		}
+		res, err := methods.SuspendVM_Task(ctx, c, &types.SuspendVM_Task{This: vm.Self})
+		if err != nil {
+			return fmt.Errorf("suspend %s: %v", name, err)
+		}
+		if _, err := taskResult(res.Returnval); err != nil {
+			return fmt.Errorf("suspend %s: %v", name, err)
+		}
+	}
+	for name, st := range fVMPower.pairs("vm-power-state") {
+		vm := vmByName(vms, name, "vm-power-state")
+		vm.Runtime.PowerState = types.VirtualMachinePowerState(st)
+		vm.Summary.Runtime.PowerState = vm.Runtime.PowerState
 	}
 	for _, name := range fEncrypted {
 		vm := vmByName(vms, name, "encrypted-vm")
