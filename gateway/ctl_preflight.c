@@ -17,8 +17,38 @@
 #define PF_EXIT_FAILED	3	/* could not run: ferryd, the peer, a refused argument */
 #define PF_EXIT_USAGE	64
 
-#define PREFLIGHT_USAGE "preflight VM... --to SITE [--network-map SRC=DST]... [--datastore-map SRC=DST]... " \
-	"[--mac keep|generate] [--margin PCT] [--link-seconds N] [--strict]"
+#define PREFLIGHT_USAGE "preflight VM... --to SITE [--host NAME] [--cluster NAME] [--network-map SRC=DST]... " \
+	"[--datastore-map SRC=DST]... [--mac keep|generate] [--margin PCT] [--link-seconds N] [--strict]"
+#define PF_TARGET_MAX	255	/* bytes of a --host or --cluster name (NETMAP_NAME_MAX) */
+
+/* A --host or --cluster name: 1..PF_TARGET_MAX bytes, no control character, given once. */
+static int
+target_name(const char *opt, const char *v, json_t *args, const char *key)
+{
+	size_t i, n = strlen(v);
+	json_t *j;
+
+	if (json_object_get(args, key) != NULL) {
+		fprintf(stderr, "ferryctl: %s given twice: name one target %s\n", opt, key);
+		return -1;
+	}
+	if (n == 0 || n > PF_TARGET_MAX) {
+		fprintf(stderr, "ferryctl: %s: give a %s name of 1 to %d bytes (%zu given)\n", opt, key,
+		    PF_TARGET_MAX, n);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) {
+			fprintf(stderr, "ferryctl: %s: a control character in the %s name\n", opt, key);
+			return -1;
+		}
+	if ((j = json_string(v)) == NULL) {
+		fprintf(stderr, "ferryctl: %s: the %s name is not valid UTF-8\n", opt, key);
+		return -1;
+	}
+	json_object_set_new(args, key, j);
+	return 0;
+}
 
 static int
 cmd_preflight(int argc, char **argv)
@@ -33,6 +63,20 @@ cmd_preflight(int argc, char **argv)
 			goto usage;
 		if (k > 0) {
 			json_object_set_new(args, "to", json_string(v));
+			continue;
+		}
+		if ((k = ctl_opt_take(&argc, argv, "--host", &v)) < 0)
+			goto usage;
+		if (k > 0) {
+			if (target_name("--host", v, args, "host") != 0)
+				goto bad;
+			continue;
+		}
+		if ((k = ctl_opt_take(&argc, argv, "--cluster", &v)) < 0)
+			goto usage;
+		if (k > 0) {
+			if (target_name("--cluster", v, args, "cluster") != 0)
+				goto bad;
 			continue;
 		}
 		if ((k = ctl_opt_take(&argc, argv, "--network-map", &v)) < 0)
@@ -163,6 +207,25 @@ jint(json_t *o, const char *k)
 	return json_is_integer(v) ? json_integer_value(v) : -1;
 }
 
+/* A network's VLAN as the inventory shows it ("" when not reported). */
+static const char *
+vlan_text(json_t *net, char *buf, size_t cap)
+{
+	const char *kind = json_string_value(json_object_get(net, "vlan_kind"));
+
+	if (json_is_integer(json_object_get(net, "vlan")))
+		snprintf(buf, cap, "VLAN %lld", (long long)json_integer_value(json_object_get(net, "vlan")));
+	else if (kind != NULL && strcmp(kind, "trunk") == 0)
+		snprintf(buf, cap, "VLAN trunk");
+	else if (kind != NULL && strcmp(kind, "pvlan") == 0)
+		snprintf(buf, cap, "private VLAN");
+	else if (kind != NULL && strcmp(kind, "per-host") == 0)
+		snprintf(buf, cap, "VLAN differs by host");
+	else
+		snprintf(buf, cap, "%s", "");
+	return buf;
+}
+
 static int
 cmd_inventory(int argc, char **argv)
 {
@@ -228,6 +291,8 @@ cmd_inventory(int argc, char **argv)
 				printf("  %-24s %10s free of %s\n", ctl_js(v, "name"), a, b);
 			} else if (json_is_string(v))
 				printf("  %s\n", json_string_value(v));
+			else if (strcmp(kinds[k], "networks") == 0 && vlan_text(v, a, sizeof(a))[0] != '\0')
+				printf("  %-24s %-12s %s\n", ctl_js(v, "name"), ctl_js(v, "kind"), a);
 			else
 				printf("  %-24s %s\n", ctl_js(v, "name"), json_object_get(v, "kind") ? ctl_js(v, "kind") :
 				    json_object_get(v, "version") ? ctl_js(v, "version") : "");

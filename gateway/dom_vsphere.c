@@ -264,11 +264,13 @@ static const char *const vm_paths[] = { "name", "config.instanceUuid", "config.u
 	"config.version", "config.hardware.memoryMB", "config.hardware.numCPU", "runtime.host",
 	"runtime.minRequiredEVCModeKey", "config.keyId", "storage.perDatastoreUsage", "config.hardware.device" };
 static const char *const host_paths[] = { "name", "config.product.version", "config.product.build",
-	"runtime.connectionState", "runtime.inMaintenanceMode", "summary.maxEVCModeKey", "parent" };
+	"runtime.connectionState", "runtime.inMaintenanceMode", "summary.maxEVCModeKey", "parent",
+	"config.network.portgroup" };
 static const char *const cluster_paths[] = { "name", "summary.currentEVCModeKey" };
 static const char *const ds_paths[] = { "summary.name", "summary.freeSpace", "summary.capacity" };
 static const char *const net_paths[] = { "name" };
-static const char *const dvpg_paths[] = { "name", "key", "config.distributedVirtualSwitch" };
+static const char *const dvpg_paths[] = { "name", "key", "config.distributedVirtualSwitch",
+	"config.defaultPortConfig" };
 static const char *const dvs_paths[] = { "name", "uuid" };
 static const char *const si_paths[] = { "content.about" };
 #define NP(a) (sizeof(a) / sizeof(a[0]))
@@ -509,6 +511,118 @@ vm_checks(struct vsdom *d, const struct inv *iv, size_t i, int *offered, struct 
 	return json_pack("{s:b, s:o, s:o}", "offered", 1, "errors", errs, "warnings", warns);
 }
 
+/*
+ * VLANs.  A standard port group lives on each host that has it, with that
+ * host's VLAN (HostSystem config.network.portgroup[].spec): the network's
+ * VLAN is reported only when every host that has the port group agrees.
+ * A distributed port group's is in its default port setting: a plain VLAN
+ * spec has one ID; a trunk or a private VLAN has none (only its kind).
+ */
+struct pgvlan {
+	const char *name;	/* spec.name, in the hosts' set */
+	int vlan;		/* 0..4095; -1: none read yet */
+	int differ;		/* two hosts gave two VLANs */
+	int unknown;		/* a host gave none */
+};
+
+static int
+cmp_pgvlan(const void *a, const void *b)
+{
+	return strcmp(((const struct pgvlan *)a)->name, ((const struct pgvlan *)b)->name);
+}
+
+/* Every host's standard port groups, one entry a name, sorted: *out (malloc'd, NULL when none). */
+static int
+std_vlans(const struct inv *iv, struct pgvlan **out, size_t *nout)
+{
+	const struct vim_val *pgs, *pg;
+	struct pgvlan *t;
+	const char *name;
+	long long v;
+	size_t i, k, n = 0, m = 0;
+
+	*out = NULL;
+	*nout = 0;
+	for (i = 0; i < vim_objset_count(iv->hosts); i++)
+		n += vim_val_count(vim_obj_prop(iv->hosts, i, "config.network.portgroup"));
+	if (n == 0)
+		return 0;
+	if ((t = calloc(n, sizeof(*t))) == NULL)
+		return FY_ERR_NOMEM;
+	n = 0;
+	for (i = 0; i < vim_objset_count(iv->hosts); i++) {
+		pgs = vim_obj_prop(iv->hosts, i, "config.network.portgroup");
+		for (k = 0; k < vim_val_count(pgs); k++) {
+			pg = vim_val_child(pgs, k);
+			if ((name = txt(vim_val_path(pg, "spec.name"))) == NULL)
+				continue;
+			t[n].name = name;
+			t[n].vlan = -1;
+			if (vim_val_int(vim_val_path(pg, "spec.vlanId"), &v) == 0 && v >= 0 && v <= 4095)
+				t[n].vlan = (int)v;
+			else
+				t[n].unknown = 1;
+			n++;
+		}
+	}
+	qsort(t, n, sizeof(*t), cmp_pgvlan);
+	for (i = 0; i < n; i++) {
+		if (m == 0 || strcmp(t[m - 1].name, t[i].name) != 0) {
+			t[m++] = t[i];
+			continue;
+		}
+		if (t[i].unknown)
+			t[m - 1].unknown = 1;
+		else if (t[m - 1].vlan < 0)
+			t[m - 1].vlan = t[i].vlan;
+		else if (t[m - 1].vlan != t[i].vlan)
+			t[m - 1].differ = 1;
+	}
+	*out = t;
+	*nout = m;
+	return 0;
+}
+
+/* Set o's "vlan" (when one) and "vlan_kind" from a standard port group's hosts. */
+static void
+std_vlan_json(const struct pgvlan *t, size_t n, const char *name, json_t *o)
+{
+	struct pgvlan key, *hit;
+
+	if (t == NULL || name == NULL || o == NULL)
+		return;
+	key.name = name;
+	if ((hit = bsearch(&key, t, n, sizeof(*t), cmp_pgvlan)) == NULL)
+		return;		/* no host has it: unknown */
+	if (hit->differ)
+		json_object_set_new(o, "vlan_kind", json_string("per-host"));
+	else if (!hit->unknown && hit->vlan >= 0) {
+		json_object_set_new(o, "vlan", json_integer(hit->vlan));
+		json_object_set_new(o, "vlan_kind", json_string("vlan"));
+	}
+}
+
+/* The same from a distributed port group's config.defaultPortConfig. */
+static void
+dv_vlan_json(const struct vim_val *port, json_t *o)
+{
+	const struct vim_val *vl = vim_val_path(port, "vlan");
+	const char *t = vim_val_type(vl, NULL);
+	long long v;
+
+	if (vl == NULL || o == NULL)
+		return;
+	if (strcmp(t, "VmwareDistributedVirtualSwitchVlanIdSpec") == 0) {
+		if (vim_val_int(vim_val_path(vl, "vlanId"), &v) == 0 && v >= 0 && v <= 4095) {
+			json_object_set_new(o, "vlan", json_integer(v));
+			json_object_set_new(o, "vlan_kind", json_string("vlan"));
+		}
+	} else if (strcmp(t, "VmwareDistributedVirtualSwitchTrunkVlanSpec") == 0)
+		json_object_set_new(o, "vlan_kind", json_string("trunk"));
+	else if (strcmp(t, "VmwareDistributedVirtualSwitchPvlanSpec") == 0)
+		json_object_set_new(o, "vlan_kind", json_string("pvlan"));
+}
+
 static int
 lock_vim(struct vsdom *d, struct fy_error *err)
 {
@@ -529,8 +643,9 @@ vs_site_facts(struct domain *dom, json_t *names, struct fy_error *err)
 	struct vsdom *d = dom->priv;
 	struct vim_about ab;
 	struct inv iv;
+	struct pgvlan *pgv = NULL;
 	json_t *f = NULL, *hosts, *clusters, *dss, *nets, *vms, *dnsn, *v;
-	size_t i, k;
+	size_t i, k, npgv = 0;
 	int offered = 1, ncheck = 0, r;
 
 	if (names != NULL && !json_is_array(names)) {
@@ -577,7 +692,10 @@ vs_site_facts(struct domain *dom, json_t *names, struct fy_error *err)
 	    "name", d->vc_name, "version", ab.version, "build", ab.build, "instance_uuid", ab.instance_uuid,
 	    "hosts", hosts, "clusters", clusters, "datastores", dss, "networks", nets, "vms", vms);
 	if (f == NULL) {
-		json_decref(dnsn);
+		fy_fail(err, FY_ERR_NOMEM, "out of memory");
+		goto fail;	/* which drops dnsn */
+	}
+	if (std_vlans(&iv, &pgv, &npgv) != 0) {
 		fy_fail(err, FY_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
@@ -619,7 +737,9 @@ vs_site_facts(struct domain *dom, json_t *names, struct fy_error *err)
 				json_object_set_new(o, "switch", json_string(name_of(&dvs, 1, sw)));
 			if (name_of(&dvsu, 1, sw) != NULL)
 				json_object_set_new(o, "switch_uuid", json_string(name_of(&dvsu, 1, sw)));
-		}
+			dv_vlan_json(vim_obj_prop(iv.dvpgs, k, "config.defaultPortConfig"), o);
+		} else if (strcmp(vim_obj_type(iv.nets, i), "Network") == 0)
+			std_vlan_json(pgv, npgv, nm, o);	/* not an opaque network */
 		json_array_append_new(nets, o);
 	}
 	if (names == NULL) {
@@ -651,6 +771,7 @@ vs_site_facts(struct domain *dom, json_t *names, struct fy_error *err)
 			json_array_append_new(vms, o);
 		}
 	}
+	free(pgv);
 	inv_free(&iv);
 	pthread_mutex_unlock(&d->mtx);
 	/* Names this gateway resolves: its vCenter and its hosts. */
@@ -658,6 +779,7 @@ vs_site_facts(struct domain *dom, json_t *names, struct fy_error *err)
 	json_decref(dnsn);
 	return f;
 fail:
+	free(pgv);
 	inv_free(&iv);
 	pthread_mutex_unlock(&d->mtx);
 	json_decref(dnsn);

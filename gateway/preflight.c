@@ -383,7 +383,72 @@ add_maps(json_t *list, struct netmap_map *m, const char *flag, struct fy_error *
 }
 
 /*
- * args: {"vms": [names], "to": site, "network_map": ["A=B", ...],
+ * A target name from the request (absent or null: none): a string of
+ * 1..NETMAP_NAME_MAX bytes without control characters; *out points into args.
+ */
+static int
+target_arg(json_t *args, const char *key, const char *flag, const char **out, struct fy_error *err)
+{
+	json_t *v = json_object_get(args, key);
+	const char *s;
+	size_t i, n;
+
+	*out = NULL;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return fy_fail(err, FY_ERR_INVAL, "%s: not a string", flag);
+	s = json_string_value(v);
+	n = json_string_length(v);
+	if (n == 0 || n > NETMAP_NAME_MAX)
+		return fy_fail(err, FY_ERR_INVAL, "%s: a name of 1 to %d bytes (%zu given)", flag, NETMAP_NAME_MAX, n);
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return fy_fail(err, FY_ERR_INVAL, "%s: a control character in the name", flag);
+	*out = s;
+	return 0;
+}
+
+/*
+ * The report as ferryctl shows it: the target the destination was asked
+ * for, in the JSON's "destination" (host and cluster, null when not named)
+ * and as the text's second line.  Returns the new text (malloc'd) or NULL.
+ */
+static char *
+with_target(json_t *rep, const char *text, const struct netmap_options *opt)
+{
+	json_t *dst = json_object_get(rep, "destination");
+	const char *nl = strchr(text, '\n');
+	size_t head, ll;
+	char line[2 * NETMAP_NAME_MAX + 64], *out;
+
+	if (json_is_object(dst)) {
+		json_object_set_new(dst, "host", opt->target_host ? json_string(opt->target_host) : json_null());
+		json_object_set_new(dst, "cluster", opt->target_cluster ? json_string(opt->target_cluster) :
+		    json_null());
+	}
+	if (opt->target_host != NULL && opt->target_cluster != NULL)
+		snprintf(line, sizeof(line), "Target: host %s in cluster %s\n", opt->target_host,
+		    opt->target_cluster);
+	else if (opt->target_host != NULL)
+		snprintf(line, sizeof(line), "Target: host %s\n", opt->target_host);
+	else if (opt->target_cluster != NULL)
+		snprintf(line, sizeof(line), "Target: cluster %s\n", opt->target_cluster);
+	else
+		line[0] = '\0';
+	head = nl != NULL ? (size_t)(nl - text) + 1 : strlen(text);
+	ll = strlen(line);
+	if ((out = malloc(strlen(text) + ll + 1)) == NULL)
+		return NULL;
+	memcpy(out, text, head);
+	memcpy(out + head, line, ll);
+	memcpy(out + head + ll, text + head, strlen(text + head) + 1);
+	return out;
+}
+
+/*
+ * args: {"vms": [names], "to": site, "host": name, "cluster": name (the
+ * target at the destination; absent: any), "network_map": ["A=B", ...],
  * "datastore_map": [...], "mac": "keep"|"generate", "link_seconds": n
  * (0: no link test), "margin_pct": n}.  Returns {"report": ..., "text":
  * "...", "link": {...} or "link_error": "..."}.
@@ -403,7 +468,8 @@ op_preflight(struct site *s, const struct admin_caller *who, json_t *args, struc
 	struct netmap_input in;
 	struct fy_error le = { 0, "" };
 	struct dirty *dr = calloc(1, sizeof(*dr));
-	char e[400], *dst_text = NULL, *text = NULL;
+	char e[400], *dst_text = NULL, *text = NULL, *t0 = NULL;
+	json_t *rj = NULL;
 	json_int_t secs = 2;
 	size_t i;
 	int r_pf;
@@ -445,6 +511,9 @@ op_preflight(struct site *s, const struct admin_caller *who, json_t *args, struc
 		}
 		opt.margin_pct = (int)json_integer_value(margin_j);
 	}
+	if (target_arg(args, "host", "--host", &opt.target_host, err) != 0 ||
+	    target_arg(args, "cluster", "--cluster", &opt.target_cluster, err) != 0)
+		goto out;
 	if (mac != NULL && netmap_mac_policy_parse(mac, &opt.mac, e, sizeof(e)) != 0) {
 		fy_fail(err, FY_ERR_INVAL, "--mac: %s", e);
 		goto out;
@@ -519,8 +588,14 @@ op_preflight(struct site *s, const struct admin_caller *who, json_t *args, struc
 		fy_fail(err, FY_ERR_FORMAT, "pre-flight: %s", e);
 		goto out;
 	}
-	if ((text = netmap_report_text(rep)) == NULL ||
-	    (out = json_pack("{s:o, s:s}", "report", netmap_report_json(rep), "text", text)) == NULL) {
+	if ((rj = netmap_report_json(rep)) == NULL || (t0 = netmap_report_text(rep)) == NULL ||
+	    (text = with_target(rj, t0, &opt)) == NULL) {
+		json_decref(rj);
+		fy_fail(err, FY_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	/* json_pack's "o" takes rj, even when it fails. */
+	if ((out = json_pack("{s:o, s:s}", "report", rj, "text", text)) == NULL) {
 		fy_fail(err, FY_ERR_NOMEM, "out of memory");
 		goto out;
 	}
@@ -532,6 +607,7 @@ op_preflight(struct site *s, const struct admin_caller *who, json_t *args, struc
 	    "%zu VM%s to %s", json_array_size(names), json_array_size(names) == 1 ? "" : "s", to);
 out:
 	free(dr);
+	free(t0);
 	free(text);
 	free(dst_text);
 	netmap_report_free(rep);

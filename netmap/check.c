@@ -331,9 +331,17 @@ rule_hosts(struct ctx *c)
 	}
 	for (i = 0; i < n; i++)
 		c->ceil[i] = ceiling_of(c, c->cand[i]);
-	if (!d->has_hosts)
-		;	/* nothing to judge there (FY-HOST-000 above) */
-	else if (c->opt.target_host != NULL && find_host(d, c->opt.target_host) == NULL)
+	if (!d->has_hosts) {
+		/* Nothing to judge there (FY-HOST-000 above); a target named is said not checked. */
+		if (c->opt.target_host != NULL)
+			ADD(c, NM_HOST_000, -1, "target host", c->opt.target_host, "hosts not reported", NULL,
+			    "The destination reports no hosts (a %s domain), so the target host %s is not "
+			    "checked there.", d->type, c->opt.target_host);
+		if (c->opt.target_cluster != NULL)
+			ADD(c, NM_HOST_000, -1, "target cluster", c->opt.target_cluster, "clusters not reported",
+			    NULL, "The destination reports no clusters (a %s domain), so the target cluster %s is "
+			    "not checked there.", d->type, c->opt.target_cluster);
+	} else if (c->opt.target_host != NULL && find_host(d, c->opt.target_host) == NULL)
 		ADD(c, NM_HOST_005, -1, "target host", c->opt.target_host, "", NULL,
 		    "The target host %s does not exist at the destination.", c->opt.target_host);
 	else if (c->opt.target_cluster != NULL && find_cluster(d, c->opt.target_cluster) == NULL &&
@@ -553,7 +561,7 @@ rule_hw(struct ctx *c)
 			    "%s has hardware version %s; no usable destination host runs it (the newest runs vmx-%d).",
 			    vm->name, sval, newest);
 		} else if (yes == 0 && unknown > 0) {
-			snprintf(dval, sizeof(dval), "%zu hosts unknown", unknown);
+			snprintf(dval, sizeof(dval), "%zu host%s unknown", unknown, unknown == 1 ? "" : "s");
 			ADD(c, NM_HW_003, (int)i, "hardware version", sval, dval, NULL,
 			    "%s has hardware version %s; %zu destination host%s report%s neither its supported "
 			    "hardware versions nor an ESXi version in Ferry's matrix.", vm->name, sval, unknown,

@@ -402,7 +402,7 @@ is "$RC" 0 "a to b 9.0.0: exits 0 (warnings)"
 is "$(sev FY-VER-003 "")" warning "FY-VER-003: a warning"
 like "$(val FY-VER-003 "")" "^7.0.3 \\| 9.0.0" "FY-VER-003 gives both vCenter versions"
 is "$(sev FY-HW-003 A0)" warning "FY-HW-003: b's only host (ESXi 9.0.0) runs unknown hardware versions, a warning"
-like "$(val FY-HW-003 A0)" "^vmx-13 \\| 1 hosts unknown" "FY-HW-003 gives the version and how many hosts are unknown"
+like "$(val FY-HW-003 A0)" "^vmx-13 \\| 1 host unknown" "FY-HW-003 gives the version and how many hosts are unknown (1 host, singular)"
 is "$(has FY-VER-001 "")$(has FY-VER-002 "")" nono "neither FY-VER-001 nor 002"
 ok "simulator B stops" vcsim_stop b
 ok "simulator B restarts: vCenter 5.5.0" vcsim_start b \
@@ -414,6 +414,124 @@ is "$RC" 2 "a to b 5.5.0: exits 2"
 is "$(sev FY-VER-001 "")" error "FY-VER-001: an error"
 like "$(val FY-VER-001 "")" "^7.0.3 \\| 5.5.0" "FY-VER-001 gives both vCenter versions"
 is "$(has FY-VER-003 "")$(has FY-VER-002 "")" nono "and neither FY-VER-003 nor 002"
+
+# --------------------------------- VLANs (FY-NET-005) and the target host
+# A: Std10 (standard, VLAN 10), PG-A (distributed, VLAN 20), TrunkA (a trunk).
+# B: two hosts, DC0_C0_H1 in maintenance; Std10 on VLAN 30; PG-A on 20;
+# Mapped on 21; Trunk a trunk; Priv a private VLAN; TrunkA on 7; Agree on 10
+# on both hosts; Mixed on 10 at localhost, 11 at DC0_C0_H1.
+ok "simulator A stops" vcsim_stop a
+ok "simulator B stops" vcsim_stop b
+ok "simulator A restarts: port groups on VLANs 10 and 20 and a trunk" vcsim_start a \
+	-listen "127.0.0.1:$PA" -cert "$T/a.pem" -key "$T/a.key" -instance-uuid "$UUID_A" \
+	-vc-version 7.0.3 -vc-build 20150588 -esx-version 7.0.3 -esx-build 19193900 -user "$USER_A" -password "$PASS_A" \
+	-clusters 1 -cluster-hosts 1 -standalone-hosts 0 -host-name DC0_C0_H0=localhost -vms 3 -vm-prefix A \
+	-portgroup Std10 -portgroup-vlan Std10=10 -dvportgroup PG-A -portgroup-vlan PG-A=20 \
+	-dvportgroup TrunkA -portgroup-vlan TrunkA=trunk -vm-nic A0=Std10 -vm-nic A1=PG-A -vm-nic A2=TrunkA
+ok "simulator B restarts: two hosts, one in maintenance; port groups on other VLANs" vcsim_start b \
+	-listen "127.0.0.1:$PB" -cert "$T/b.pem" -key "$T/b.key" -instance-uuid "$UUID_B" \
+	-vc-version 7.0.3 -vc-build 20150588 -esx-version 7.0.3 -esx-build 19193900 -user "$USER_A" -password "$PASS_B" \
+	-clusters 1 -cluster-hosts 2 -standalone-hosts 0 -host-name DC0_C0_H0=localhost -maintenance DC0_C0_H1 \
+	-vms 1 -vm-prefix B -portgroup Std10 -portgroup-vlan Std10=30 -dvportgroup PG-A -portgroup-vlan PG-A=20 \
+	-dvportgroup Mapped -portgroup-vlan Mapped=21 -dvportgroup Trunk -portgroup-vlan Trunk=trunk \
+	-dvportgroup Priv -portgroup-vlan Priv=pvlan:5 -dvportgroup TrunkA -portgroup-vlan TrunkA=7 \
+	-portgroup Agree -portgroup-vlan Agree=10 -portgroup Mixed -portgroup-vlan Mixed=10 \
+	-host-portgroup-vlan DC0_C0_H1:Mixed=11
+
+ok "b's networks as JSON" ctl a --json inventory networks --site b
+python3 - "$T/last.out" >"$T/vlans.txt" <<'EOF2'
+import json, sys
+for n in sorted(json.load(open(sys.argv[1])), key=lambda n: n["name"]):
+    print(n["name"], n["kind"], n.get("vlan", "-"), n.get("vlan_kind", "-"))
+EOF2
+is "$(grep -E '^(Std10|PG-A|Mapped|Agree|VM Network|DC0_DVPG0) ' "$T/vlans.txt" | tr '\n' ';')" \
+	"Agree standard 10 vlan;DC0_DVPG0 distributed 0 vlan;Mapped distributed 21 vlan;PG-A distributed 20 vlan;Std10 standard 30 vlan;VM Network standard 0 vlan;" \
+	"--json: each port group's VLAN (standard: all hosts agree; distributed: its default port setting)"
+is "$(grep -E '^Mixed ' "$T/vlans.txt")" "Mixed standard - per-host" \
+	"--json: a standard port group whose hosts disagree has no vlan (vlan_kind per-host)"
+is "$(grep -E '^(Trunk|Priv) ' "$T/vlans.txt" | tr '\n' ';')" "Priv distributed - pvlan;Trunk distributed - trunk;" \
+	"--json: a trunk and a private VLAN have no vlan, only their kind"
+like "$(grep -E '^DVS0-DVUplinks' "$T/vlans.txt")" "distributed - trunk$" "--json: the uplink port group is a trunk"
+ok "b's networks as text" ctl a inventory networks --site b
+like "$(cat "$T/last.out")" "Std10 +standard +VLAN 30" "text: a standard port group's VLAN"
+like "$(cat "$T/last.out")" "PG-A +distributed +VLAN 20" "text: a distributed port group's VLAN"
+like "$(cat "$T/last.out")" "Mixed +standard +VLAN differs by host" "text: hosts that disagree are said to"
+like "$(cat "$T/last.out")" "Trunk +distributed +VLAN trunk" "text: a trunk"
+like "$(cat "$T/last.out")" "Priv +distributed +private VLAN" "text: a private VLAN"
+
+pf a A0 --to b --link-seconds 0
+is "$(sev FY-NET-005 A0)" warning "FY-NET-005: Std10 is VLAN 10 at a and 30 at b (same name), a warning"
+like "$(val FY-NET-005 A0)" "^Std10 \\(VLAN 10\\) \\| Std10 \\(VLAN 30\\) \\| .*moves from VLAN 10 to VLAN 30" \
+	"FY-NET-005 gives each end as NAME (VLAN n)"
+is "$(has FY-NET-003 A0)" no "and no FY-NET-003: standard at both ends"
+pf a A1 --to b --link-seconds 0
+is "$(has FY-NET-005 A1)" no "FY-NET-005 negative: PG-A is VLAN 20 at both ends"
+pf a A1 --to b --link-seconds 0 --network-map PG-A=Mapped
+like "$(val FY-NET-005 A1)" "^PG-A \\(VLAN 20\\) \\| Mapped \\(VLAN 21\\)" "FY-NET-005 through the map: PG-A (VLAN 20) to Mapped (VLAN 21)"
+pf a A0 --to b --link-seconds 0 --network-map Std10=Agree
+is "$(has FY-NET-005 A0)" no "FY-NET-005 negative: mapped to Agree, VLAN 10 on both of b's hosts"
+pf a A0 --to b --link-seconds 0 --network-map Std10=Mixed
+is "$(has FY-NET-005 A0)" no "FY-NET-005 negative: b's hosts disagree on Mixed's VLAN (unknown)"
+pf a A1 --to b --link-seconds 0 --network-map PG-A=Trunk
+is "$(has FY-NET-005 A1)" no "FY-NET-005 negative: the destination is a trunk (no one VLAN)"
+pf a A2 --to b --link-seconds 0
+is "$(has FY-NET-005 A2)$(has FY-NET-001 A2)" nono "FY-NET-005 negative: the source TrunkA is a trunk, b's is VLAN 7"
+
+# The target: --host and --cluster (FY-HOST-005, FY-HOST-004).
+pf a A1 --to b --link-seconds 0
+is "$(has FY-HOST-003 "")$(has FY-HOST-004 "")$(has FY-HOST-005 "")" yesnono \
+	"no target: DC0_C0_H1 in maintenance is a warning (HOST-003); localhost takes the VMs"
+is "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["destination"]; print(d["host"], d["cluster"])' \
+	"$T/pf.json")" "None None" "--json: no target named, destination host and cluster null"
+pf a A1 --to b --link-seconds 0 --host nosuch
+is "$RC" 2 "--host nosuch: exits 2"
+is "$(sev FY-HOST-005 "")" error "FY-HOST-005: an error"
+like "$(val FY-HOST-005 "")" "^nosuch \\|  \\| The target host nosuch does not exist at the destination" \
+	"FY-HOST-005 names the host"
+is "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["destination"]; print(d["site"], d["host"], d["cluster"])' \
+	"$T/pf.json")" "b nosuch None" "--json: the report carries the target host"
+pf a A1 --to b --link-seconds 0 --cluster Nope
+is "$RC" 2 "--cluster Nope: exits 2"
+like "$(val FY-HOST-005 "")" "^Nope \\|  \\| The target cluster Nope does not exist at the destination" \
+	"FY-HOST-005 names the cluster"
+is "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["destination"]; print(d["host"], d["cluster"])' \
+	"$T/pf.json")" "None Nope" "--json: the report carries the target cluster"
+pf a A1 --to b --link-seconds 0 --host localhost
+is "$RC" 0 "--host localhost: exits 0"
+is "$(has FY-HOST-005 "")$(has FY-HOST-004 "")$(has FY-HOST-003 "")" nonono \
+	"FY-HOST-005/004 negative: localhost exists and is usable; the host in maintenance is outside the target"
+pf a A1 --to b --link-seconds 0 --cluster DC0_C0
+is "$(has FY-HOST-005 "")$(has FY-HOST-004 "")" nono "FY-HOST-005/004 negative: cluster DC0_C0 exists, localhost in it is usable"
+pf a A1 --to b --link-seconds 0 --host DC0_C0_H1
+is "$RC" 2 "--host DC0_C0_H1 (in maintenance): exits 2"
+like "$(val FY-HOST-004 "")" "^ \\| none usable \\| No destination host of the target can receive VMs" \
+	"FY-HOST-004: none usable of the target"
+like "$(val FY-HOST-003 "")" "DC0_C0_H1" "and FY-HOST-003 names it"
+is "$(has FY-HOST-005 "")" no "it exists: no FY-HOST-005"
+OUT=$(ctl a preflight A1 --to b --link-seconds 0 --host localhost --cluster DC0_C0 2>&1)
+is "$(printf '%s\n' "$OUT" | sed -n 2p)" "Target: host localhost in cluster DC0_C0" "text: the report's second line gives the target"
+
+# Names are bounded: 255 bytes at most; bad ones are usage errors naming the option.
+long=$(printf 'h%.0s' $(seq 1 256))
+pf a A1 --to b --link-seconds 0 --host "$long"
+is "$RC" 64 "--host of 256 bytes: a usage error (64)"
+like "$(cat "$T/pf.err")" "--host: give a host name of 1 to 255 bytes \\(256 given\\)" "naming the option and the bound"
+pf a A1 --to b --link-seconds 0 --cluster "$long"
+is "$RC" 64 "--cluster of 256 bytes: a usage error (64)"
+like "$(cat "$T/pf.err")" "--cluster: give a cluster name of 1 to 255 bytes" "naming the option"
+pf a A1 --to b --link-seconds 0 --host "${long:1}"
+is "$RC/$(has FY-HOST-005 "")" "2/yes" "--host of 255 bytes is taken (and does not exist: FY-HOST-005)"
+pf a A1 --to b --link-seconds 0 --host ""
+is "$RC" 64 "--host \"\": a usage error"
+like "$(cat "$T/pf.err")" "--host: give a host name of 1 to 255 bytes \\(0 given\\)" "naming the option"
+pf a A1 --to b --link-seconds 0 --host localhost --host DC0_C0_H1
+is "$RC" 64 "--host twice: a usage error"
+like "$(cat "$T/pf.err")" "--host given twice" "saying so"
+pf a A1 --to b --link-seconds 0 --cluster "$(printf 'C\tX')"
+is "$RC" 64 "--cluster with a control character: a usage error"
+like "$(cat "$T/pf.err")" "--cluster: a control character" "naming the option"
+pf a A1 --to b --link-seconds 0 --host
+is "$RC" 64 "--host without a name: a usage error"
 
 # -------------------------------------------------------------------- failures
 # Site c: a gateway pinned to certificate c, 3 s per vCenter call.

@@ -72,6 +72,22 @@ like "$(ctl a audit | tail -n 5)" "preflight.*clear.*1 VM to b" "the pre-flight 
 ok "with --link-seconds 0 there is no link test" ctl a --json preflight vm1 --to b "${MAPS[@]}" --link-seconds 0
 like "$(cat "$T/last.out")" "FY-LINK-000" "and FY-LINK-000 says the transfer is not estimated"
 
+# A target host or cluster: the qemu domain has none; the report says so (FY-HOST-000).
+jpf a vm1 --to b "${MAPS[@]}" --link-seconds 0 --host esx1 --cluster C0
+is "$RC" 0 "--host and --cluster at a qemu destination: exits 0 (nothing to judge there)"
+is "$(jget 'sorted(f["subject"] for f in r["findings"] if f["code"] == "FY-HOST-000")')" \
+	"['hosts', 'target cluster', 'target host']" "FY-HOST-000 for the hosts, and for the target host and cluster"
+like "$(jget '[f["message"] for f in r["findings"] if f["subject"] == "target host"][0]')" \
+	"reports no hosts \(a qemu domain\), so the target host esx1 is not checked" "saying the target host is not checked"
+is "$(jget '[f["severity"] for f in r["findings"] if f["subject"] == "target cluster"][0]')" info "an info"
+is "$(jget '[f["code"] for f in r["findings"] if f["code"] in ("FY-HOST-004", "FY-HOST-005")]')" "[]" \
+	"neither FY-HOST-004 nor 005: a target is not judged missing where there are no hosts"
+is "$(jget 'r["destination"]["host"], r["destination"]["cluster"]')" "('esx1', 'C0')" "--json: the report carries the target"
+pf a vm1 --to b "${MAPS[@]}" --link-seconds 0 --host esx1
+like "$OUT" "INFO +FY-HOST-000 +The destination reports no hosts \(a qemu domain\), so the target host esx1" \
+	"text: the finding says the target host is not checked"
+is "$(printf '%s\n' "$OUT" | sed -n 2p)" "Target: host esx1" "text: the second line gives the target"
+
 # A clear pre-flight is one the migration keeps.
 ok "the migration the pre-flight cleared succeeds" ctl a migrate vm1 --to b "${MAPS[@]}" --wait
 ok "vm1 runs at b only" one_site vm1 b

@@ -59,6 +59,15 @@
 //                           without the simulator's DuplicateName check: two
 //                           networks may share a name, as on two switches
 //   -vm-nic VM=NAME         [list] per-VM override
+//   -portgroup-vlan NAME=ID [list] the VLAN of port group NAME (standard: on
+//                           every host that has it, in config.network.
+//                           portgroup[].spec.vlanId; distributed: its
+//                           config.defaultPortConfig.vlan): an ID 0..4095,
+//                           or, distributed only, "trunk" (0-4094) or
+//                           "pvlan:N"; by the name it was made with, before
+//                           -network-name (default 0: no VLAN)
+//   -host-portgroup-vlan HOST:NAME=ID [list]  a standard port group's VLAN
+//                           on that host only (applied after -portgroup-vlan)
 //   -dns-domain D -dns-server IP [list]   hosts' config.network.dnsConfig
 // Datastores:
 //   -ds-capacity SIZE -ds-free SIZE       every datastore's summary
@@ -222,7 +231,7 @@ var (
 	fPortgroups, fDVPortgroups, fVMNic, fDNSServers, fDSSpace            listFlag
 	fEncrypted, fVMEVC, fCheckerError, fCheckerWarning, fMalformed       listFlag
 	fSuspended, fVMPower, fVMUUID, fVMBiosUUID, fVMMAC, fHostEVC         listFlag
-	fNetName                                                             listFlag
+	fNetName, fPGVlan, fHostPGVlan                                       listFlag
 )
 
 func init() {
@@ -249,6 +258,8 @@ func init() {
 	flag.Var(&fVMMAC, "vm-mac", "VM=MAC")
 	flag.Var(&fHostEVC, "host-evc", "HOST=KEY")
 	flag.Var(&fNetName, "network-name", "OLD=NEW")
+	flag.Var(&fPGVlan, "portgroup-vlan", "NAME=VLAN (0..4095, trunk, pvlan:N)")
+	flag.Var(&fHostPGVlan, "host-portgroup-vlan", "HOST:NAME=VLAN")
 }
 
 var (
@@ -498,6 +509,77 @@ func addStandardPortgroup(ctx context.Context, c *vim25.Client, hosts []*simulat
 	return nil
 }
 
+// splitVlan splits NAME=VLAN at the last '=' (names may hold one).
+func splitVlan(flagName, arg string) (string, string) {
+	i := strings.LastIndexByte(arg, '=')
+	if i <= 0 || i == len(arg)-1 {
+		die("-%s %q: want NAME=VLAN", flagName, arg)
+	}
+	return arg[:i], arg[i+1:]
+}
+
+// setVlan sets port group name's VLAN: v is an ID 0..4095, "trunk" or
+// "pvlan:N" (the last two for a distributed port group only).  A standard
+// port group's is set on each of hosts that has it (at least one must).
+// what (the flag and its argument) starts each error message.
+func setVlan(hosts []*simulator.HostSystem, name, v, what string) {
+	if simulator.Map.FindByName(name, datacenter().Network) == nil {
+		die("%s: no network named %q", what, name)
+	}
+	var spec types.BaseVmwareDistributedVirtualSwitchVlanSpec
+	id := -1
+	switch {
+	case v == "trunk":
+		spec = &types.VmwareDistributedVirtualSwitchTrunkVlanSpec{VlanId: []types.NumericRange{{Start: 0, End: 4094}}}
+	case strings.HasPrefix(v, "pvlan:"):
+		n, err := strconv.Atoi(v[len("pvlan:"):])
+		if err != nil || n < 1 || n > 4094 {
+			die("%s: a private VLAN ID is 1..4094", what)
+		}
+		spec = &types.VmwareDistributedVirtualSwitchPvlanSpec{PvlanId: int32(n)}
+	default:
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 4095 {
+			die("%s: want a VLAN ID 0..4095, trunk or pvlan:N", what)
+		}
+		id = n
+		spec = &types.VmwareDistributedVirtualSwitchVlanIdSpec{VlanId: int32(n)}
+	}
+	switch n := simulator.Map.Get(networkByName(name)).(type) {
+	case *simulator.DistributedVirtualPortgroup:
+		ps, ok := n.Config.DefaultPortConfig.(*types.VMwareDVSPortSetting)
+		if !ok {
+			ps = &types.VMwareDVSPortSetting{}
+			n.Config.DefaultPortConfig = ps
+		}
+		ps.Vlan = spec
+	case *mo.Network:
+		if id < 0 {
+			die("%s: %s is a standard port group: give a VLAN ID 0..4095", what, name)
+		}
+		set := 0
+		for _, h := range hosts {
+			for _, pgs := range [][]types.HostPortGroup{h.Config.Network.Portgroup, hostNetworkInfo(h).Portgroup} {
+				for i := range pgs {
+					if pgs[i].Spec.Name == name {
+						pgs[i].Spec.VlanId = int32(id)
+						set++
+					}
+				}
+			}
+		}
+		if set == 0 {
+			die("%s: no host has port group %s", what, name)
+		}
+	default:
+		die("%s: %s is a %T", what, name, n)
+	}
+}
+
+func hostNetworkInfo(h *simulator.HostSystem) *types.HostNetworkInfo {
+	return simulator.Map.Get(*h.ConfigManager.NetworkSystem).(*simulator.HostNetworkSystem).NetworkInfo
+}
+
 // shape turns the default VPX model into the one the flags ask for.
 func shape(ctx context.Context, c *vim25.Client) error {
 	dc := datacenter()
@@ -619,6 +701,27 @@ func shape(ctx context.Context, c *vim25.Client) error {
 				return fmt.Errorf("dvportgroup %q: %v", name, err)
 			}
 		}
+	}
+
+	// VLANs, by the names the port groups were made with.
+	for _, arg := range fPGVlan {
+		name, v := splitVlan("portgroup-vlan", arg)
+		setVlan(hosts, name, v, "-portgroup-vlan "+strconv.Quote(arg))
+	}
+	for _, arg := range fHostPGVlan {
+		i := strings.IndexByte(arg, ':')
+		if i <= 0 {
+			die("-host-portgroup-vlan %q: want HOST:NAME=VLAN", arg)
+		}
+		name, v := splitVlan("host-portgroup-vlan", arg[i+1:])
+		what := "-host-portgroup-vlan " + strconv.Quote(arg)
+		if simulator.Map.FindByName(name, datacenter().Network) == nil {
+			die("%s: no network named %q", what, name)
+		}
+		if _, ok := simulator.Map.Get(networkByName(name)).(*mo.Network); !ok {
+			die("%s: %s is not a standard port group", what, name)
+		}
+		setVlan([]*simulator.HostSystem{hostByName(arg[:i])}, name, v, what)
 	}
 
 	vms, err := createVMs(ctx, c, hosts)

@@ -209,7 +209,12 @@ t_hw(void)
 	fx_init(&f);
 	jset(f.dst, "hosts[0].version", json_string("9.1.0"));
 	fx_run(&f);
-	expect(&f, "FY-HW-003", 0, "vmx-13", "1 hosts unknown", "ESXi 9.1 without a list");
+	expect(&f, "FY-HW-003", 0, "vmx-13", "1 host unknown", "ESXi 9.1 without a list");
+	japp(f.dst, "hosts", J("{'name': 'esx2.b.example', 'version': '9.1.0', 'connection_state': 'connected',"
+	    " 'max_evc': 'intel-skylake'}"));
+	fx_run(&f);
+	expect(&f, "FY-HW-003", 0, "vmx-13", "2 hosts unknown", "two ESXi 9.1 hosts without a list");
+	jdel(f.dst, "hosts[1]");
 	jset(f.dst, "hosts[0].hw_versions", J("[13]"));
 	fx_run(&f);
 	expect_none(&f, "FY-HW-003", "ESXi 9.1 with a list");
@@ -852,6 +857,16 @@ t_qemu_not_applicable(void)
 		x = netmap_report_find(f.r, na[i], -2);
 		ok(x != NULL && x->severity == NETMAP_INFO, "qemu: %s says not applicable (info)", na[i]);
 	}
+	ok(fx_count(f.r, "FY-HOST-000", -1) == 1, "qemu, no target named: one FY-HOST-000");
+	f.opt.target_host = "esx1";
+	f.opt.target_cluster = "C0";
+	fx_run(&f);
+	ok(fx_count(f.r, "FY-HOST-000", -1) == 3, "qemu with a target host and cluster: each said not checked");
+	expect_none(&f, "FY-HOST-005", "a target at a qemu site is not judged missing");
+	ok(strstr(fx_codes(f.r), "FY-HOST-004") == NULL, "nor judged unusable");
+	f.opt.target_host = NULL;
+	f.opt.target_cluster = NULL;
+	fx_run(&f);
 	expect_none(&f, "FY-VER-003", "the QEMU versions are compared");
 	expect_none(&f, "FY-DS-000", "qemu disks have sizes: space is checked");
 	is_int(netmap_report_verdict(f.r, -1), NETMAP_CLEAR, "qemu pair: clear");
