@@ -30,7 +30,8 @@
 # Targets: on WAN profiles Ferry's total and downtime <= direct and downtime
 # < 300 ms; on loopback Ferry's total <= 1.2x direct.
 # Needs root (for the WAN profiles), QEMU and python3; exits 77 otherwise.
-# KEEP=1 keeps the work directory (logs, job JSON); LOG_LEVEL=debug logs more.
+# KEEP=1 keeps the work directory (logs, job JSON); LOG_LEVEL=debug logs more;
+# PERF=1 (with KEEP=1) records a perf profile of both ferryd per migration.
 # SPDX-License-Identifier: GPL-2.0-or-later
 set -u
 B=$(cd "${1:-$(dirname "$0")/../build}" && pwd)
@@ -316,20 +317,40 @@ run_direct() {
 
 VMN=0
 # sample_job FILE: the progress of the newest job at a, every 0.5 s (the
-# rate QEMU reports, its pass and expected downtime), until killed.
+# rate QEMU reports, its pass and expected downtime), until killed.  Only
+# ferryctl runs meanwhile: the JSON is parsed after the migration (samples
+# FILE), so the sampler takes no CPU from the migration it watches.
 sample_job() {
 	local job=""
+	: >"$1.raw"
 	for _ in $(seq 1 100); do
-		job=$(ctl a --json jobs 2>/dev/null | python3 -c 'import json,sys
-print(next((x["id"] for x in json.load(sys.stdin) if x.get("outcome") == "active"), ""))' 2>/dev/null)
+		job=$(ctl a --json jobs 2>/dev/null | tr -d ' \n' | sed -n 's/.*"id":"\(m-[0-9a-f]*\)"[^}]*"outcome":"active".*/\1/p')
 		[ -n "$job" ] && break
 		sleep 0.1
 	done
 	[ -n "$job" ] || return 0
 	while :; do
-		ctl a --json job show "$job" 2>/dev/null | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin).get("progress")))' >>"$1" 2>/dev/null
+		{ ctl a --json job show "$job" 2>/dev/null | tr -d '\n'; echo; } >>"$1.raw"
 		sleep 0.5
 	done
+}
+# samples FILE: FILE.raw (one job document per line) to FILE (its progress per line).
+samples() {
+	python3 - "$1.raw" >"$1" 2>/dev/null <<'PY'
+import json, sys
+for l in open(sys.argv[1]):
+    try:
+        print(json.dumps(json.loads(l).get('progress')))
+    except ValueError:
+        pass
+PY
+}
+# cpu_ticks SITE: user + system clock ticks of the site's ferryd so far.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$(cat "$D/$1/ferryd.pid")/stat" 2>/dev/null || echo 0; }
+# gw_cpu OUT: CPU ms both ferryd used during the migration (source+destination).
+gw_cpu() {
+	paste -d' ' "$1.cpu0" "$1.cpu1" 2>/dev/null | awk -v hz="$(getconf CLK_TCK)" \
+		'{ d[NR] = ($2 - $1) * 1000 / hz } END { if (NR == 2) printf "%d+%d", d[1], d[2]; else print "-" }'
 }
 # run_ferry ENV SIZE RATE THROTTLE OUT: through the two ferryd; the job JSON in OUT.
 run_ferry() {
@@ -346,10 +367,20 @@ run_ferry() {
 	sleep 3	# the same warm-up as the direct run
 	sample_job "$out.samples" &
 	SAMPLER=$!
+	cpu_ticks a >"$out.cpu0"; cpu_ticks b >>"$out.cpu0"
+	if [ -n "${PERF:-}" ]; then	# PERF=1: a profile of both ferryd during the migration, in OUT.perf
+		perf record -q -g -F 1999 -o "$out.perf" -p "$(cat "$D/a/ferryd.pid"),$(cat "$D/b/ferryd.pid")" \
+			>/dev/null 2>&1 &
+		PERFPID=$!
+		sleep 2	# perf is ready
+	fi
 	timeout "$CASE_TIMEOUT" "$FERRYCTL" -s "$D/a/ferryd.sock" --json migrate "$vm" --to b --bandwidth "$BW_MBIT" \
 		--downtime-ms "$DOWNTIME_MS" --escalate "$([ "$thr" = 1 ] && echo throttle || echo none)" --wait \
 		>"$out" 2>"$out.err"
+	cpu_ticks a >"$out.cpu1"; cpu_ticks b >>"$out.cpu1"
+	[ -n "${PERF:-}" ] && { kill -TERM "$PERFPID"; wait "$PERFPID"; } 2>/dev/null
 	kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null
+	samples "$out.samples"
 	job=$(jf "$out" "j.get('id')")
 	if [ "$job" != - ]; then
 		ctl a --json job show "$job" >"$out.src" 2>&1
@@ -524,8 +555,8 @@ for env in $ENVS; do
 							'BEGIN{print (t <= dt && d <= dd && d < l ? "PASS" : "MISS")}')
 					fi
 					[ "$thr" = 1 ] && rl=$rate+thr || rl=$rate
-					printf '%s %s %s %s %s %s\n' "$env" "$size" "$rl" "$(breakdown "$f")" "$(mean_mbps "$f.samples")" \
-						"$(jf "$d" "j.get('mbps')")" >>"$D/breakdown"
+					printf '%s %s %s %s %s %s %s\n' "$env" "$size" "$rl" "$(breakdown "$f")" "$(mean_mbps "$f.samples")" \
+						"$(jf "$d" "j.get('mbps')")" "$(gw_cpu "$f")" >>"$D/breakdown"
 					printf "$hdr" "$env" "$size" "$rl" "$dr($fe)" "$(ms "$ft")" "$(ms "$fd")" "$(ms "$fp")" \
 						"$(mib "$fb")" "$fn" "$fst" "$(ms "$dt")" "$(ms "$de")" "$(ms "$dd")" "$(ms "$dp")" "$(mib "$db")" "$dn" \
 						"$dst" "$rt" "$rd" "$v" | tee -a "$ROWS"
@@ -542,8 +573,9 @@ printf '\nWhere Ferry'"'"'s total went (ms, from the source job'"'"'s events):\n
 printf '%s\n' "(prepare: until the destination is prepared and the transport up; setup: relays, disk mirrors; precopy: QEMU's"
 printf '%s\n' " migration until the finish is recorded; finish: the destination resumes; confirm: the source's copy goes)"
 printf '%s\n' "(idle: the stopped guest's wait after QEMU's downtime, before the finish record; Mbit/s: mean of QEMU's ram.mbps)"
-printf '%-8s %5s %-9s %7s %7s %7s %7s %7s %7s %9s %9s\n' env MiB rate prepare setup precopy finish confirm \
-	idle "F Mbit/s" "D Mbit/s"
-awk '{ printf "%-8s %5s %-9s %7s %7s %7s %7s %7s %7s %9s %9s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 }' \
+printf '%s\n' "(gw CPU: CPU ms the source's + the destination's ferryd used from migrate to its end)"
+printf '%-8s %5s %-9s %7s %7s %7s %7s %7s %7s %9s %9s %9s\n' env MiB rate prepare setup precopy finish confirm \
+	idle "F Mbit/s" "D Mbit/s" "gw CPU"
+awk '{ printf "%-8s %5s %-9s %7s %7s %7s %7s %7s %7s %9s %9s %9s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 }' \
 	"$D/breakdown"
 echo "# done: $(uptime | sed 's/.*load/load/')" >&2

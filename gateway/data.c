@@ -131,11 +131,33 @@ on_channel(void *arg, struct tp_session *sess, struct tp_channel *c)
 	tp_channel_free(c);
 }
 
+/*
+ * Sessions kept between jobs: one idle session per peer, kept after a job
+ * for the next job to the same peer (an evacuation moves VM after VM).
+ * The next job skips dialling its streams (a TLS handshake, a token call
+ * and a second handshake each, on both gateways' CPUs while the
+ * destination starts QEMU) and finds their congestion windows open.  A
+ * session is kept transport_keep_idle seconds, and dropped sooner when the
+ * peer is unpaired, at shutdown, or when it is not usable any more.
+ */
+#define POOL_MAX 16
+struct data_pool {
+	pthread_mutex_t mtx;
+	struct pooled {
+		char peer[64];
+		struct tp_session *sess;
+		int64_t since;
+	} e[POOL_MAX];
+};
+
 int
 data_init(struct site *s)
 {
 	struct tp_config cfg;
 
+	if ((s->pool = calloc(1, sizeof(*s->pool))) == NULL)
+		return FY_ERR_NOMEM;
+	pthread_mutex_init(&s->pool->mtx, NULL);
 	data_config(s, &cfg);
 	return tp_server_new(&cfg, verify_stream, on_channel, s, &s->tp);
 }
@@ -143,8 +165,125 @@ data_init(struct site *s)
 void
 data_fini(struct site *s)
 {
+	data_pool_drop(s, NULL);
 	tp_server_free(s->tp);
 	s->tp = NULL;
+	if (s->pool != NULL) {
+		pthread_mutex_destroy(&s->pool->mtx);
+		free(s->pool);
+		s->pool = NULL;
+	}
+}
+
+/* Close the kept sessions to peer (NULL: all), or those idle past their time (expired_only). */
+static void
+pool_sweep(struct site *s, const char *peer, int expired_only)
+{
+	struct tp_session *gone[POOL_MAX];
+	int64_t now = fy_mono_ms();
+	int i, n = 0;
+
+	if (s->pool == NULL)
+		return;
+	pthread_mutex_lock(&s->pool->mtx);
+	for (i = 0; i < POOL_MAX; i++) {
+		struct pooled *e = &s->pool->e[i];
+		if (e->sess == NULL || (peer != NULL && strcmp(e->peer, peer) != 0))
+			continue;
+		if (expired_only && now - e->since < s->conf.tp_keep_idle * 1000 && tp_session_idle_ok(e->sess))
+			continue;
+		gone[n++] = e->sess;
+		e->sess = NULL;
+	}
+	pthread_mutex_unlock(&s->pool->mtx);
+	for (i = 0; i < n; i++) {
+		log_debug("transport to %s: idle session closed", tp_session_peer(gone[i]));
+		data_session_close(gone[i], 1000);
+	}
+}
+
+void
+data_pool_drop(struct site *s, const char *peer)
+{
+	pool_sweep(s, peer, 0);
+}
+
+void
+data_pool_expire(struct site *s)
+{
+	pool_sweep(s, NULL, 1);
+}
+
+int
+data_session_take(struct site *s, const char *peer, const struct tp_config *cfg, struct tp_session **out,
+    int *reused, struct fy_error *err)
+{
+	struct tp_session *sess = NULL;
+	struct trust_peer p;
+	struct fy_db *db = NULL;
+	int i, paired = 0;
+
+	*reused = 0;
+	if (s->pool != NULL) {
+		pthread_mutex_lock(&s->pool->mtx);
+		for (i = 0; i < POOL_MAX && sess == NULL; i++)
+			if (s->pool->e[i].sess != NULL && strcmp(s->pool->e[i].peer, peer) == 0) {
+				sess = s->pool->e[i].sess;
+				s->pool->e[i].sess = NULL;
+			}
+		pthread_mutex_unlock(&s->pool->mtx);
+	}
+	if (sess != NULL) {
+		/* Still paired (an unpair drops the kept sessions; this is the belt to those braces), still up. */
+		memset(&p, 0, sizeof(p));
+		if (site_open_db(s, &db) == 0 && trust_peer_by_name(db, peer, &p) == 0)
+			paired = 1;
+		trust_peer_clear(&p);
+		fy_db_close(db);
+		if (paired && tp_session_idle_ok(sess)) {
+			*out = sess;
+			*reused = 1;
+			return 0;
+		}
+		data_session_close(sess, 1000);
+	}
+	return data_session_open(s, peer, cfg, out, err);
+}
+
+void
+data_session_release(struct site *s, struct tp_session *sess, int keep)
+{
+	struct tp_session *old = NULL;
+	const char *peer;
+	int i, slot = -1;
+
+	if (sess == NULL)
+		return;
+	if (!keep || s->pool == NULL || s->conf.tp_keep_idle <= 0 || !tp_session_idle_ok(sess)) {
+		data_session_close(sess, 5000);
+		return;
+	}
+	peer = tp_session_peer(sess);
+	pthread_mutex_lock(&s->pool->mtx);
+	/* One per peer: a kept one is replaced by the newer (its windows are the fresher). */
+	for (i = 0; i < POOL_MAX; i++) {
+		if (s->pool->e[i].sess != NULL && strcmp(s->pool->e[i].peer, peer) == 0) {
+			old = s->pool->e[i].sess;
+			slot = i;
+			break;
+		}
+		if (s->pool->e[i].sess == NULL && slot < 0)
+			slot = i;
+	}
+	if (slot >= 0) {
+		snprintf(s->pool->e[slot].peer, sizeof(s->pool->e[slot].peer), "%s", peer);
+		s->pool->e[slot].sess = sess;
+		s->pool->e[slot].since = fy_mono_ms();
+		sess = NULL;
+	}
+	pthread_mutex_unlock(&s->pool->mtx);
+	data_session_close(old, 1000);
+	data_session_close(sess, 5000);		/* no room */
 }
 
 void
@@ -172,6 +311,7 @@ dial(void *arg, int idx, int *fdp, SSL **sslp, char *cred, size_t credcap, char 
 	const uint8_t *pins[3];
 	uint8_t spki[TRUST_HASH_LEN];
 	char scope[32];
+	int64_t t0, t1, t2;
 	int n = 0, r;
 
 	memset(&p, 0, sizeof(p));
@@ -192,8 +332,10 @@ dial(void *arg, int idx, int *fdp, SSL **sslp, char *cred, size_t credcap, char 
 	 * pinned TLS connection is its authentication), every step bounded by
 	 * connect_timeout so dialling never outlasts the transport's timeouts.
 	 */
+	t0 = fy_mono_ms();
 	if ((r = fed_connect(d->s, p.endpoint, pins, n, &c, &err)) != 0)
 		goto out;
+	t1 = fy_mono_ms();
 	fed_client_set_timeout(c, d->s->conf.connect_timeout);
 	memset(&tr, 0, sizeof(tr));
 	snprintf(scope, sizeof(scope), "stream-%d", idx);
@@ -203,7 +345,10 @@ dial(void *arg, int idx, int *fdp, SSL **sslp, char *cred, size_t credcap, char 
 		goto out;
 	}
 	snprintf(cred, credcap, "%s", tr.token);
+	t2 = fy_mono_ms();
 	r = fed_dial(d->s, p.endpoint, pins, n, TRUST_ALPN_DATA, fdp, sslp, spki, &err);
+	log_debug("transport to %s, stream %d: connect %lld ms, token %lld ms, TLS %lld ms", d->peer, idx,
+	    (long long)(t1 - t0), (long long)(t2 - t1), (long long)(fy_mono_ms() - t2));
 out:
 	if (r != 0 && err.msg[0]) {
 		log_warnx("transport to %s, stream %d: %s", d->peer, idx, err.msg);

@@ -1901,7 +1901,8 @@ launch(struct qdom *d, const struct vm_spec *sp, int incoming, int *pidp, int64_
 	int32_t msg;
 	long maxfd;
 	pid_t c1, pid = -1;
-	int64_t start = -1, deadline;
+	int64_t start = -1, deadline, t_launch = fy_mono_ms(), t_exec;
+	int nap = 5;
 	struct fy_error qe;
 
 	*pidp = 0;
@@ -2012,6 +2013,7 @@ launch(struct qdom *d, const struct vm_spec *sp, int incoming, int *pidp, int64_
 		goto out;
 	}
 	start = proc_start_time(pid);
+	t_exec = fy_mono_ms();
 	/* Wait for the monitor; QEMU removes nothing it fails on, its log says why. */
 	deadline = fy_mono_ms() + QEMU_START_MS;
 	snprintf(path, sizeof(path), "%s/qmp.sock", dir);
@@ -2027,14 +2029,20 @@ launch(struct qdom *d, const struct vm_spec *sp, int incoming, int *pidp, int64_
 			pid = -1;
 			goto out;
 		}
-		if ((e = qmp_open(path, 2000, qp, &qe)) == 0)
+		if ((e = qmp_open(path, 2000, qp, &qe)) == 0) {
+			log_debug("VM %s: QEMU pid %d running %lld ms after the launch began, its monitor %lld ms later",
+			    sp->name, (int)pid, (long long)(t_exec - t_launch), (long long)(fy_mono_ms() - t_exec));
 			break;
+		}
 		if (fy_mono_ms() >= deadline) {
 			r = fy_fail(err, FY_ERR_TIMEOUT, "VM %s: QEMU's monitor did not answer within %d s: %s",
 			    sp->name, QEMU_START_MS / 1000, qe.msg);
 			goto out;
 		}
-		usleep(50 * 1000);
+		/* QEMU listens some 50-100 ms after exec: look often at first, then every 50 ms. */
+		usleep((useconds_t)nap * 1000);
+		if (nap < 50)
+			nap = nap * 3 / 2 + 1;
 	}
 	*pidp = pid;
 	*startp = start;
@@ -2976,7 +2984,7 @@ q_incoming_prepare(struct domain *dom, const struct vm_spec *in, const char *job
 	struct qmp *q = NULL;
 	struct vm_spec sp = *in;
 	int created[VM_MAX_DISKS], inserted = 0, pid = 0, i, r;
-	int64_t start = 0, now;
+	int64_t start = 0, now, t0 = fy_mono_ms();
 	int multifd = inc->multifd;
 
 	memset(inc, 0, sizeof(*inc));
@@ -3019,9 +3027,11 @@ q_incoming_prepare(struct domain *dom, const struct vm_spec *in, const char *job
 	if ((r = row_insert(db, &sp, "incoming", job, err)) != 0)
 		goto out;
 	inserted = 1;
+	log_debug("VM %s: incoming: checked and recorded in %lld ms", sp.name, (long long)(fy_mono_ms() - t0));
 	if ((r = prepare_disks(d, &sp, 0, created, err)) != 0 ||
 	    (r = launch(d, &sp, 1, &pid, &start, &q, err)) != 0)
 		goto out;
+	log_debug("VM %s: incoming: QEMU up at +%lld ms", sp.name, (long long)(fy_mono_ms() - t0));
 	if ((r = incoming_listen(d, q, &sp, inc, err)) != 0) {
 		fy_fail_prefix(err, r, "VM %s: cannot listen for the migration", sp.name);
 		goto out;

@@ -381,6 +381,7 @@ fy__Unpair(struct soap *soap, char *reason, struct fy__UnpairResponse *out)
 	log_info("peer %s removed the pairing", c->peer.name);
 	if (c->site->tp != NULL)
 		tp_server_drop_peer(c->site->tp, c->peer.name);
+	data_pool_drop(c->site, c->peer.name);
 	out->site = soap_strdup(soap, c->site->conf.site_name);
 	return SOAP_OK;
 }

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
@@ -301,6 +302,16 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
+	/*
+	 * The transport allocates and frees its 1-4 MiB chunk buffers hundreds
+	 * of times a second.  From the heap, and kept there, they cost nothing;
+	 * by mmap and munmap (or a heap trimmed after each) every one costs
+	 * page faults, zeroed pages and TLB shootdowns: a fifth of the
+	 * gateway's CPU during a migration, measured.  What stays is bounded
+	 * by the transport's windows.
+	 */
+	(void)mallopt(M_MMAP_THRESHOLD, 8 << 20);
+	(void)mallopt(M_TRIM_THRESHOLD, 64 << 20);
 	fy_log_init("ferryd", 1, FY_LOG_INFO);
 	if (fy_conf_load(file, &conf, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s\n", err);
@@ -430,6 +441,7 @@ main(int argc, char *argv[])
 		fy_db_close(db);
 	}
 	jobs_fini(&site);
+	data_pool_drop(&site, NULL);
 	domain_fini(site.dom);
 	site.dom = NULL;
 	(void)unlink(site.conf.pidfile);

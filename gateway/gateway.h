@@ -41,7 +41,7 @@ struct fy_conf {
 	long long max_connections;
 	long long tp_streams_min, tp_streams_max, tp_chunk_size, tp_window;
 	char *tp_compress;
-	long long tp_rate_limit, tp_stream_timeout, tp_dead_timeout, tp_link_rate;
+	long long tp_rate_limit, tp_stream_timeout, tp_dead_timeout, tp_link_rate, tp_keep_idle;
 	char *tp_congestion;
 	char *domain, *qemu_binary, *qemu_img, *qemu_datastores, *qemu_networks;
 	long long mig_downtime_ms, mig_deadline, mig_stall_passes, mig_throttle_max, mig_multifd;
@@ -81,6 +81,7 @@ struct site {
 	int nconns;
 	int64_t started_ms;
 	struct tp_server *tp;		/* transport streams from peers (data.c) */
+	struct data_pool *pool;		/* idle sessions kept for the next job (data.c) */
 	struct domain *dom;		/* the management domain (domain.h) */
 	struct jobs *jobs;		/* the migration job engine (job.c) */
 };
@@ -140,6 +141,19 @@ void data_serve_stream(struct site *, int fd, struct ssl_st *ssl, const char *ad
 int data_session_open(struct site *, const char *peer, const struct tp_config *, struct tp_session **,
     struct fy_error *) FY_WUR;
 void data_session_close(struct tp_session *, int timeout_ms);
+/*
+ * A session to peer for a job: a kept idle one (*reused = 1) when there is
+ * one still usable, else a new one (data_session_open).  Released after
+ * the job: kept for transport_keep_idle seconds when keep and usable,
+ * closed otherwise.
+ */
+int data_session_take(struct site *, const char *peer, const struct tp_config *, struct tp_session **,
+    int *reused, struct fy_error *) FY_WUR;
+void data_session_release(struct site *, struct tp_session *, int keep);
+/* Close the kept sessions to peer (NULL: all): unpaired, or shutting down. */
+void data_pool_drop(struct site *, const char *peer);
+/* Close kept sessions idle past transport_keep_idle or no longer usable. */
+void data_pool_expire(struct site *);
 void data_config(const struct site *, struct tp_config *);
 
 /* ---- the migration job engine (job.c) ---- */

@@ -592,6 +592,7 @@ struct mig {
 	int dirty_done;
 	size_t window;
 	int auto_bw;
+	int sess_reused;		/* the session was kept from an earlier job */
 	char digest[80];
 	char escalated[64];
 };
@@ -1147,6 +1148,7 @@ struct linkup {
 	struct fy_error err;
 	int r;
 	int64_t known_age_ms;		/* >= 0: the link was measured this long ago */
+	int64_t t_up;			/* when the session was up (fy_mono_ms) */
 };
 
 static void *
@@ -1161,8 +1163,11 @@ linkup_main(void *arg)
 	lu->known_age_ms = -1;
 	if (link_recent(m->s, m->j->peer, &mbit, &rtt_us, &lu->known_age_ms))
 		m->rtt_us = rtt_us;
-	if ((lu->r = data_session_open(m->s, m->j->peer, &lu->cfg, &m->sess, &lu->err)) != 0)
+	if ((lu->r = data_session_take(m->s, m->j->peer, &lu->cfg, &m->sess, &m->sess_reused, &lu->err)) != 0)
 		return NULL;
+	if (m->sess_reused)
+		tp_session_limit_window(m->sess, lu->cfg.window);	/* a link test's may have had a larger one */
+	lu->t_up = fy_mono_ms();
 	/*
 	 * The channel window bounds what is in flight when QEMU stops the
 	 * guest: three bandwidth-delay products (one is not enough to ride
@@ -1257,7 +1262,7 @@ migrate_memory(struct mig *m, struct fy_error *err)
 	int throttle = has_step(esc, "throttle") && throttle_max > 0, xbzrle = has_step(esc, "xbzrle");
 	int64_t deadline = fy_mono_ms() + m->s->conf.mig_deadline * 1000, last_save = 0, last_raise = 0;
 	json_t *caps, *setp, *ret = NULL;
-	json_int_t pass = 0, last_pass = 0, step_pass = 0, last_exp = 0, last_thr = 0;
+	json_int_t pass = 0, last_pass = 0, step_pass = 0, last_exp = 0, last_thr = 0, dbg_pass = -1;
 	int stalled = 0, step = 0, r;
 	const char *steps[2];
 	int nsteps = 0;
@@ -1361,8 +1366,14 @@ migrate_memory(struct mig *m, struct fy_error *err)
 		json_object_set_new(p, "bandwidth_cap_mbit", json_integer(m->bw_mbit));
 		if (m->link_mbit > 0)
 			json_object_set_new(p, "link_mbit", json_integer(m->link_mbit));
+		if (pass != dbg_pass) {
+			dbg_pass = pass;
+			log_debug("job %s: +%lld ms: pass %lld, %llu bytes sent", m->j->id,
+			    (long long)(fy_mono_ms() - m->t_mem), (long long)pass, (unsigned long long)m->bytes);
+		}
 		if (strcmp(status, "completed") == 0) {
 			m->t_completed = fy_mono_ms();
+			log_debug("job %s: +%lld ms: pre-copy completed", m->j->id, (long long)(m->t_completed - m->t_mem));
 			json_decref(p);
 			json_decref(ret);
 			ret = NULL;
@@ -1509,6 +1520,8 @@ send_prepare(struct mig *m, struct fy_error *err)
 	}
 	if ((r = peer_client(m->s, m->j->peer, 120, &c, err)) != 0)
 		goto out;
+	log_debug("job %s: +%lld ms: connected to %s for Prepare", m->j->id, (long long)(fy_mono_ms() - m->t_start),
+	    m->j->peer);
 	memset(&pr, 0, sizeof(pr));
 	if (soap_call_fy__MigPrepare(fed_client_soap(c), "http://peer/fed", NULL, m->j->id, sspec, sopts, &pr) !=
 	    SOAP_OK) {
@@ -1644,7 +1657,8 @@ mig_cleanup(struct mig *m)
 		fy_sleep_ms(5);
 	}
 	if (m->active == 0) {
-		data_session_close(m->sess, 5000);
+		/* The next job to this peer may take it (data.c), unless a relay saw it fail. */
+		data_session_release(m->s, m->sess, m->relay_err == 0);
 		m->sess = NULL;
 	} else
 		log_warnx("job %s: leaving %d channels to the transport's timeouts", m->j->id, m->active);
@@ -1761,8 +1775,11 @@ source_run(struct mig *m)
 		lu.cfg = cfg;
 		lstarted = pthread_create(&lt, NULL, linkup_main, &lu) == 0;
 		r = send_prepare(m, &err);
+		log_debug("job %s: +%lld ms: Prepare answered", j->id, (long long)(fy_mono_ms() - m->t_start));
 		if (lstarted)
 			pthread_join(lt, NULL);
+		if (lu.t_up > 0)
+			log_debug("job %s: +%lld ms: transport up", j->id, (long long)(lu.t_up - m->t_start));
 		else
 			fy_fail(&lu.err, lu.r = FY_ERR_SYSTEM, "cannot start the transport");
 		if (r != 0) {
@@ -1781,9 +1798,9 @@ source_run(struct mig *m)
 	}
 	hold("prepared");
 	/* Perform: our relay sockets, then QEMU. */
-	if ((r = job_record(j, "perform", NULL, "%s prepared the incoming VM; the transport is up: %s, "
-	    "round trip %.1f ms, channel window %zu KiB", j->peer, buf, (double)m->rtt_us / 1000,
-	    m->window >> 10)) != 0) {
+	if ((r = job_record(j, "perform", NULL, "%s prepared the incoming VM; the transport is up%s: %s, "
+	    "round trip %.1f ms, channel window %zu KiB", j->peer, m->sess_reused ? " (kept from an earlier job)" : "",
+	    buf, (double)m->rtt_us / 1000, m->window >> 10)) != 0) {
 		fy_fail(&err, r, "cannot record the phase");
 		goto fail;
 	}
@@ -1824,8 +1841,6 @@ source_run(struct mig *m)
 		m->verify_ms = fy_mono_ms() - t;
 	}
 	log_debug("job %s: +%lld ms after completion: mirrors and checks done", j->id, (long long)(fy_mono_ms() - m->t_completed));
-	(void)d->ops->lookup(d, j->vm, NULL, &m->st, &err);	/* the last heartbeat before the stun */
-	log_debug("job %s: +%lld ms: lookup done", j->id, (long long)(fy_mono_ms() - m->t_completed));
 	/*
 	 * The relays and the session are closed after Finish, not before: the
 	 * destination checks that QEMU loaded the whole state, and the guest
@@ -1850,6 +1865,11 @@ source_run(struct mig *m)
 		fed_client_set_timeout(qc, 10);	/* Finish's was long; a query gets peer_query's */
 	log_debug("job %s: +%lld ms: finish answered", j->id, (long long)(t_answer - m->t_completed));
 	m->switchover_ms = t_answer - m->t_completed;
+	/* The last heartbeat before the stun (the guest is stopped here: asked after the Finish, off its pause). */
+	if (r == 0) {
+		struct fy_error e2 = { 0, "" };
+		(void)d->ops->lookup(d, j->vm, NULL, &m->st, &e2);
+	}
 	mig_cleanup(m);
 	if (r != 0) {
 		/*
@@ -2125,6 +2145,7 @@ job_fed_prepare(struct site *s, const char *peer, const char *id, const char *sp
 	json_t *spec_j = NULL, *opts = NULL;
 	json_error_t je;
 	struct job *j = NULL;
+	int64_t t0;
 	int r;
 
 	if (!valid_job_id(id))
@@ -2165,6 +2186,7 @@ job_fed_prepare(struct site *s, const char *peer, const char *id, const char *sp
 		goto out;
 	}
 	j->inc.multifd = (int)pint(opts, "multifd", 0);
+	t0 = fy_mono_ms();
 	if ((r = d->ops->incoming_prepare(d, &spec, id, &j->inc, err)) != 0) {
 		if (dest_claim_end(j, "abort") == NULL) {
 			(void)job_record(j, "done", "failed", "refused: %s", err->msg);
@@ -2192,6 +2214,7 @@ job_fed_prepare(struct site *s, const char *peer, const char *id, const char *sp
 		}
 		goto out;
 	}
+	log_debug("job %s: prepared in %lld ms", id, (long long)(fy_mono_ms() - t0));
 	snprintf(vm, vmcap, "%s", spec.name);
 	snprintf(uuid, uuidcap, "%s", spec.uuid);
 	/* The list keeps its reference until the job ends. */
@@ -2612,6 +2635,7 @@ hk_main(void *arg)
 			if (j->role == JOB_DEST && strcmp(j->phase, "prepared") == 0)
 				list[n++] = job_ref(j);
 		pthread_mutex_unlock(&js->mtx);
+		data_pool_expire(s);
 		for (i = 0; i < n; i++) {
 			struct vm_status st;
 			struct fy_error e = { 0, "" };

@@ -440,6 +440,7 @@ op_remove(struct site *s, const struct admin_caller *who, json_t *args, struct f
 	}
 	if (s->tp != NULL)
 		tp_server_drop_peer(s->tp, name);
+	data_pool_drop(s, name);
 	j = json_pack("{s:s, s:b, s:s}", "site", name, "peer_notified", notified,
 	    "peer_error", notified ? "" : perr.msg);
 out:
@@ -739,7 +740,8 @@ op_link_test(struct site *s, const struct admin_caller *who, json_t *args, struc
 	    (double)st.bytes_acked * 8 / elapsed / 1e6, st.streams_target);
 out:
 	tp_channel_free(ch);
-	data_session_close(sess, 5000);
+	/* A session of the default shape is left for the next job to the peer (a pre-flight precedes a move). */
+	data_session_release(s, sess, j != NULL && (streams == NULL || strcmp(streams, "auto") == 0));
 	XXH3_freeState(h);
 	free(buf);
 	return j;

@@ -1658,6 +1658,17 @@ tp_session_limit_window(struct tp_session *s, uint64_t bytes)
 	pthread_mutex_unlock(&s->mtx);
 }
 
+int
+tp_session_idle_ok(struct tp_session *s)
+{
+	int ok;
+
+	pthread_mutex_lock(&s->mtx);
+	ok = !s->closing && !s->failed && !s->bye && s->nup > 0 && s->nchans == 0 && TAILQ_EMPTY(&s->sendq);
+	pthread_mutex_unlock(&s->mtx);
+	return ok;
+}
+
 void
 tp_session_close(struct tp_session *s, int timeout_ms)
 {

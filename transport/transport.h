@@ -71,6 +71,12 @@ int tp_session_open(const struct tp_config *, tp_dial_fn, void *dial_arg, struct
     char *err, size_t errcap) FY_WUR;
 /* Close all streams (after the peer acknowledged everything, or after timeout_ms) and free. */
 void tp_session_close(struct tp_session *, int timeout_ms);
+/*
+ * 1 when the session may carry the next user's channels: a stream is up,
+ * it is neither failing nor closing, no channel is open and nothing waits
+ * to be sent (an initiator keeps such a session for its next job).
+ */
+int tp_session_idle_ok(struct tp_session *);
 void tp_session_set_rate(struct tp_session *, uint64_t bytes_per_s);
 /* The peer's name: the verified name on the acceptor side, cfg.peer on the initiator's. */
 const char *tp_session_peer(const struct tp_session *);
