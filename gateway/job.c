@@ -85,9 +85,21 @@ struct jobs {
 		long long mbit;
 		int64_t rtt_us, at_ms;
 	} links[8];
+	/*
+	 * The federation connection of each peer's last job, kept (within
+	 * finish_max_age) for the next job's Prepare: a token call on it
+	 * instead of TCP, TLS and the token (two round trips fewer).
+	 */
+	struct kept_client {
+		char peer[64];
+		struct fed_client *c;
+		int64_t at_ms;
+	} kept[8];
 };
 
 static const char *dest_claim_end(struct job *, const char *by);
+static struct fed_client *client_take(struct site *, const char *peer);
+static int client_still_paired(struct site *, const char *peer, struct fed_client *);
 
 static const char *hold_at;		/* FERRYD_TEST_HOLD: fault-injection point (tests only) */
 
@@ -581,8 +593,9 @@ struct mig {
 	char relay_msg[200];
 	/* numbers for the summary */
 	int64_t t_start, t_perform, t_mem, t_done, t_completed, switchover_ms;
-	struct fed_client *fin;		/* opened near the end of pre-copy for Finish */
+	struct fed_client *fin;		/* Prepare's, or opened near the end of pre-copy, for Finish */
 	int64_t fin_ms;
+	int fin_token;			/* fin holds a token for the Finish */
 	int64_t downtime_ms, verify_ms;
 	uint64_t bytes;
 	int passes, mirrors;
@@ -1161,6 +1174,10 @@ linkup_main(void *arg)
 	struct tp_stats st;
 
 	lu->known_age_ms = -1;
+	/* Off the Prepare's path: our monitor and QEMU's dirty-rate sampling (1 s, asynchronous). */
+	if ((lu->r = qmp_open(m->st.job_qmp_path, JOB_QMP_MS, &m->q, &lu->err)) != 0)
+		return NULL;
+	dirty_start(m);
 	if (link_recent(m->s, m->j->peer, &mbit, &rtt_us, &lu->known_age_ms))
 		m->rtt_us = rtt_us;
 	if ((lu->r = data_session_take(m->s, m->j->peer, &lu->cfg, &m->sess, &m->sess_reused, &lu->err)) != 0)
@@ -1518,7 +1535,18 @@ send_prepare(struct mig *m, struct fy_error *err)
 		r = fy_fail(err, FY_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = peer_client(m->s, m->j->peer, 120, &c, err)) != 0)
+	if ((c = client_take(m->s, m->j->peer)) != NULL && !client_still_paired(m->s, m->j->peer, c)) {
+		fed_client_free(c);
+		c = NULL;
+	}
+	if (c != NULL && fed_client_token(c, "fed", NULL, err) != 0) {
+		log_debug("job %s: the kept connection to %s failed: %s", m->j->id, m->j->peer, err->msg);
+		fed_client_free(c);
+		c = NULL;
+	}
+	if (c != NULL)
+		fed_client_set_timeout(c, 120);
+	else if ((r = peer_client(m->s, m->j->peer, 120, &c, err)) != 0)
 		goto out;
 	log_debug("job %s: +%lld ms: connected to %s for Prepare", m->j->id, (long long)(fy_mono_ms() - m->t_start),
 	    m->j->peer);
@@ -1528,6 +1556,14 @@ send_prepare(struct mig *m, struct fy_error *err)
 		struct fy_error e2 = { 0, "" };
 		r = fed_client_error(c, "prepare", &e2);
 		fy_fail(err, r, "%s refused to prepare: %s", m->j->peer, e2.msg);
+	} else {
+		/* The connection serves the Finish (finish_warm renews it when it grows old). */
+		soap_end(fed_client_soap(c));
+		fed_client_free(m->fin);
+		m->fin = c;
+		m->fin_ms = fy_mono_ms();
+		m->fin_token = 0;	/* tokens are single-use: finish_warm gets the next */
+		c = NULL;
 	}
 out:
 	fed_client_free(c);
@@ -1542,11 +1578,89 @@ out:
  * the token's lifetime and the peer's idle limit.
  */
 static int64_t
-finish_max_age(const struct mig *m)
+client_max_age(const struct site *s)
 {
-	int64_t a = m->s->conf.token_lifetime * 1000 / 2;
+	int64_t a = s->conf.token_lifetime * 1000 / 2;
 
 	return a < 20000 ? a : 20000;
+}
+
+static int64_t
+finish_max_age(const struct mig *m)
+{
+	return client_max_age(m->s);
+}
+
+/* Keep c (the caller's no more) for the next job to peer; an older one goes. */
+static void
+client_keep(struct site *s, const char *peer, struct fed_client *c)
+{
+	struct jobs *js = s->jobs;
+	struct fed_client *old = NULL;
+	int i, slot = 0;
+
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&js->mtx);
+	for (i = 0; i < (int)(sizeof(js->kept) / sizeof(js->kept[0])); i++) {
+		if (js->kept[i].c != NULL && strcmp(js->kept[i].peer, peer) == 0) {
+			slot = i;
+			break;
+		}
+		if (js->kept[i].c == NULL || js->kept[i].at_ms < js->kept[slot].at_ms)
+			slot = i;
+	}
+	old = js->kept[slot].c;
+	snprintf(js->kept[slot].peer, sizeof(js->kept[slot].peer), "%s", peer);
+	js->kept[slot].c = c;
+	js->kept[slot].at_ms = fy_mono_ms();
+	pthread_mutex_unlock(&js->mtx);
+	fed_client_free(old);
+}
+
+/* 1 when peer is still paired here, with the key c's connection was pinned to. */
+static int
+client_still_paired(struct site *s, const char *peer, struct fed_client *c)
+{
+	struct trust_peer p;
+	struct fy_db *db = NULL;
+	const uint8_t *k = fed_client_peer_spki(c);
+	int ok = 0;
+
+	memset(&p, 0, sizeof(p));
+	if (k != NULL && site_open_db(s, &db) == 0 && trust_peer_by_name(db, peer, &p) == 0)
+		ok = fy_ct_equal(k, p.spki, TRUST_HASH_LEN) || (p.has_next && fy_ct_equal(k, p.spki_next,
+		    TRUST_HASH_LEN)) || (p.has_prev && p.prev_until_ms > fy_now_ms() &&
+		    fy_ct_equal(k, p.spki_prev, TRUST_HASH_LEN));
+	trust_peer_clear(&p);
+	fy_db_close(db);
+	return ok;
+}
+
+/* A kept connection to peer young enough to use (peer NULL: drop the stale ones); NULL if none. */
+static struct fed_client *
+client_take(struct site *s, const char *peer)
+{
+	struct jobs *js = s->jobs;
+	struct fed_client *c = NULL, *stale[8];
+	int i, n = 0;
+
+	pthread_mutex_lock(&js->mtx);
+	for (i = 0; i < 8; i++) {
+		if (js->kept[i].c == NULL)
+			continue;
+		if (fy_mono_ms() - js->kept[i].at_ms >= client_max_age(s))
+			stale[n++] = js->kept[i].c;
+		else if (peer != NULL && c == NULL && strcmp(js->kept[i].peer, peer) == 0)
+			c = js->kept[i].c;
+		else
+			continue;
+		js->kept[i].c = NULL;
+	}
+	pthread_mutex_unlock(&js->mtx);
+	for (i = 0; i < n; i++)
+		fed_client_free(stale[i]);
+	return c;
 }
 
 static void
@@ -1555,13 +1669,23 @@ finish_warm(struct mig *m)
 	struct fy_error e = { 0, "" };
 	int64_t now = fy_mono_ms();
 
-	if (m->fin != NULL && now - m->fin_ms < finish_max_age(m))
-		return;
+	if (m->fin != NULL && now - m->fin_ms < finish_max_age(m)) {
+		if (m->fin_token)
+			return;
+		/* Prepare's connection: a token for the Finish on it, off the guest's pause. */
+		if (fed_client_token(m->fin, "fed", NULL, &e) == 0) {
+			fed_client_set_timeout(m->fin, JOB_FINISH_MS / 1000 + 60);
+			m->fin_token = 1;
+			return;
+		}
+		log_debug("job %s: Prepare's connection failed: %s", m->j->id, e.msg);
+	}
 	fed_client_free(m->fin);
 	m->fin = NULL;
-	if (peer_client(m->s, m->j->peer, JOB_FINISH_MS / 1000 + 60, &m->fin, &e) == 0)
+	if (peer_client(m->s, m->j->peer, JOB_FINISH_MS / 1000 + 60, &m->fin, &e) == 0) {
 		m->fin_ms = fy_mono_ms();
-	else
+		m->fin_token = 1;
+	} else
 		log_debug("job %s: cannot open the Finish connection yet: %s", m->j->id, e.msg);
 }
 
@@ -1576,7 +1700,8 @@ send_finish(struct mig *m, int64_t *resumed_ms, struct fed_client **keep, struct
 	struct fy__MigFinishResponse fr;
 	int r;
 
-	if (m->fin != NULL && fy_mono_ms() - m->fin_ms < finish_max_age(m)) {
+	finish_warm(m);		/* a token on Prepare's connection if pre-copy was too short for it */
+	if (m->fin != NULL && m->fin_token && fy_mono_ms() - m->fin_ms < finish_max_age(m)) {
 		c = m->fin;
 		m->fin = NULL;
 	} else if ((r = peer_client(m->s, m->j->peer, JOB_FINISH_MS / 1000 + 60, &c, err)) != 0)
@@ -1748,9 +1873,6 @@ source_run(struct mig *m)
 	 * sampling (1 s, asynchronous), and the transport with a probe of the
 	 * link's goodput over it.  Their times overlap instead of adding up.
 	 */
-	if ((r = qmp_open(m->st.job_qmp_path, JOB_QMP_MS, &m->q, &err)) != 0)
-		goto fail;
-	dirty_start(m);
 	data_config(s, &cfg);
 	/*
 	 * Small windows keep QEMU's bandwidth estimate honest (it measures at
@@ -1902,7 +2024,7 @@ source_run(struct mig *m)
 				break;
 			fy_sleep_ms(50);
 		}
-		fed_client_free(qc);
+		client_keep(s, j->peer, qc);	/* for the next job's Prepare */
 		summary_set(m, "succeeded", resumed_ms, o.first_line_ms);
 	}
 	(void)job_record(j, "done", "succeeded", "%s runs at %s", j->vm, j->peer);
@@ -2636,6 +2758,7 @@ hk_main(void *arg)
 				list[n++] = job_ref(j);
 		pthread_mutex_unlock(&js->mtx);
 		data_pool_expire(s);
+		(void)client_take(s, NULL);	/* kept connections past their age go */
 		for (i = 0; i < n; i++) {
 			struct vm_status st;
 			struct fy_error e = { 0, "" };
@@ -3019,5 +3142,9 @@ jobs_fini(struct site *s)
 		if (n == 0)
 			break;
 		fy_sleep_ms(100);
+	}
+	for (i = 0; i < (int)(sizeof(js->kept) / sizeof(js->kept[0])); i++) {
+		fed_client_free(js->kept[i].c);
+		js->kept[i].c = NULL;
 	}
 }
