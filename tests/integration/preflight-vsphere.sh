@@ -168,6 +168,7 @@ is "$RC" 0 "b to a: B0 pre-flight exits 0"
 is "$(verdict B0)" clear "b to a: B0 is clear"
 is "$(has FY-VC-003 "")$(has FY-VC-003 B0)" "noyes" "FY-VC-003: b's vCenter offers no checks (noted per VM)"
 is "$(has FY-DNS-001 "")$(has FY-DNS-004 "")" "nono" "DNS: both vCenters and a's host resolve from both gateways"
+is "$(has FY-SITE-001 "")" no "FY-SITE-001 negative: both sites are vsphere domains"
 is "$(has FY-VER-002 "")" no "FY-VER-002 negative: the destination (7.0.3) is newer than the source (6.7.0)"
 is "$(has FY-HOST-003 "")$(has FY-HOST-004 "")" nono "FY-HOST-003/004 negative: a's host is usable"
 is "$(has FY-HOST-001 B0)$(has FY-HOST-002 "")" nono "FY-HOST-001/002 negative: b's and a's hosts are connected"
@@ -263,12 +264,13 @@ VC_A2=(-listen "127.0.0.1:$PA" -cert "$T/a.pem" -key "$T/a.key" -instance-uuid "
 	-checker-warning "A3=The virtual machine's CPU features differ from the destination host's"
 	-vm-evc A4=intel-futurelake -vm-uuid "A5=$UUID_X" -vm-bios-uuid "A5=$BIOS_X" -vm-mac "A6=$MAC_X"
 	-portgroup Dup -vm-nic A7=Dup)
-# B: the same versions, two datastores (B1 on LocalDS_1), two networks named
-# Dup (one standard, one distributed), B1 with A5's UUIDs and A6's MAC.
+# B: the same versions, two datastores (B1 on LocalDS_1, whose free space
+# vCenter B does not report), two networks named Dup (one standard, one
+# distributed), B1 with A5's UUIDs and A6's MAC.
 VC_B2=(-listen "127.0.0.1:$PB" -cert "$T/b.pem" -key "$T/b.key" -instance-uuid "$UUID_B"
 	-vc-version 7.0.3 -vc-build 20150588 -esx-version 7.0.3 -esx-build 19193900
 	-user "$USER_A" -password "$PASS_B" -clusters 1 -cluster-hosts 1 -standalone-hosts 0
-	-host-name DC0_C0_H0=localhost -datastores 2 -vms 2 -vm-prefix B
+	-host-name DC0_C0_H0=localhost -datastores 2 -ds-no-free LocalDS_1 -vms 2 -vm-prefix B
 	-portgroup Dup -dvportgroup Dup2 -network-name Dup2=Dup
 	-vm-uuid "B1=$UUID_X" -vm-bios-uuid "B1=$BIOS_X" -vm-mac "B1=$MAC_X")
 ok "simulator A restarts: suspended, odd-state, checker-warning VMs" vcsim_start a "${VC_A2[@]}"
@@ -282,7 +284,8 @@ is "$(has FY-VC-002 A0)$(has FY-PWR-003 A0)$(has FY-PWR-001 A0)$(has FY-CPU-002 
 is "$(has FY-DUP-002 A0)$(has FY-DUP-003 A0)$(has FY-DUP-004 A0)" nonono "FY-DUP-002/003/004 negative: A0's UUIDs and name are its own"
 is "$(has FY-NET-004 A0)$(has FY-NET-006 A0)$(has FY-NET-007 A0)" nonono \
 	"FY-NET-004/006/007 negative: A0's network has one namesake, MACs are kept by default and A0's is free"
-is "$(has FY-DS-001 A0)$(has FY-DS-002 A0)$(has FY-DS-004 "")" nonono "FY-DS-001/002/004 negative: A0's datastore is at b, no map"
+is "$(has FY-DS-001 A0)$(has FY-DS-002 A0)$(has FY-DS-004 "")$(has FY-DS-005 A0)" nononono \
+	"FY-DS-001/002/004/005 negative: A0's datastore is at b (its free space reported), no map"
 
 # FY-VC-002: the checker's warning, quoted; a warning: 0, 1 with --strict.
 pf a A3 --to b --link-seconds 0
@@ -356,8 +359,16 @@ pf a A0 --to b --link-seconds 0 --datastore-map LocalDS_0=Nope
 is "$RC" 2 "A0's datastore mapped to Nope: exits 2"
 like "$(val FY-DS-002 A0)" "LocalDS_0 -> Nope \\| missing" "FY-DS-002: the map's target Nope is missing at b"
 is "$(has FY-DS-001 A0)" no "and it is not reported as FY-DS-001"
+# FY-DS-005: b's LocalDS_1 has no free-space figure (-ds-no-free).
 pf a A0 --to b --link-seconds 0 --datastore-map LocalDS_0=LocalDS_1
 is "$(has FY-DS-002 A0)$(has FY-DS-004 "")" nono "A0 mapped to b's LocalDS_1: no FY-DS-002, no FY-DS-004"
+is "$RC/$(sev FY-DS-005 A0)" "2/error" "FY-DS-005: b could not measure LocalDS_1, an error: exits 2"
+is "$(val FY-DS-005 A0)" \
+	"LocalDS_0 | vCenter reported no free space | The destination could not measure datastore LocalDS_1: vCenter reported no free space." \
+	"FY-DS-005 names the source datastore, the one it maps to, and why"
+is "$(has FY-DS-003 A0)$(has FY-DS-000 A0)" nono "and neither FY-DS-003 (room) nor FY-DS-000 (not reported)"
+OUT=$(ctl a preflight A0 --to b --link-seconds 0 --datastore-map LocalDS_0=LocalDS_1 2>&1)
+like "$OUT" "ERROR +FY-DS-005 .*LocalDS_1" "text: the finding is shown as an error naming LocalDS_1"
 
 # FY-DS-001: b to a, B1 is on LocalDS_1, which a has not.
 pf b B0 B1 --to a --link-seconds 0
@@ -575,6 +586,31 @@ fails "vCenter gone: inventory fails" ctl c inventory
 like "$(cat "$T/last.out")" "cannot connect to vCenter localhost:$PC" "the error says vCenter cannot be reached"
 fails "a pre-flight from a to c with c's vCenter gone fails" ctl a preflight A0 --to c --link-seconds 0
 ok "c's gateway still serves" ctl c status
+
+# FY-DNS-004: c's vCenter named by its IPv6 address.  A destination gateway
+# looks up only those of the source's names that are host names (letters,
+# digits, '.', '-'): it reports no lookup of "::1", and the rule says so.
+if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
+	ok "simulator C starts on [::1]" vcsim_start c -listen "[::1]:$PC" -cert "$T/c.pem" -key "$T/c.key" \
+		-user "$USER_A" -password "$PASS_A" -clusters 1 -cluster-hosts 1 -standalone-hosts 0 \
+		-host-name DC0_C0_H0=localhost -vms 1 -vm-prefix C
+	site_stop c
+	sed -i "s|^vcenter_url .*|vcenter_url https://[::1]:$PC/sdk|" "$T/c/ferryd.conf"
+	ok "site c restarts with vcenter_url https://[::1]:$PC/sdk" site_start c
+	ok "a and c pair" pair a c
+	pf c C0 --to a --link-seconds 0
+	is "$(sev FY-DNS-004 "")" warning "c to a: FY-DNS-004, a warning"
+	is "$(val FY-DNS-004 "")" "::1 | not looked up | The destination gateway did not report a lookup of ::1 (the source vCenter)." \
+		"FY-DNS-004 names the name the destination gateway did not look up, and its role"
+	is "$(num FY-DNS-004)" 1 "only that one (a looked up c's host and its own vCenter)"
+	pf a A0 --to c --link-seconds 0
+	is "$(has FY-DNS-004 "")" no "a to c: no FY-DNS-004 (a, now the source, looks up ::1 itself)"
+	vcsim_stop c
+else
+	for d in "simulator C on [::1]" "FY-DNS-004 for an IPv6 vCenter address"; do
+		_n=$((_n + 1)); echo "ok $_n # skip no IPv6 loopback: $d"
+	done
+fi
 
 # Refusals: this domain does not define or move VMs (yet).
 printf '{"name":"x","vcpus":1,"memory_mib":64}\n' >"$T/x.json"

@@ -14,6 +14,9 @@ for tool in curl openssl python3; do
 done
 
 UUID_A=6a5f3c1e-0a0b-4c1d-9e2f-00000000000a
+UUID_X=6a5f3c1e-0a0b-4c1d-9e2f-00000000c0de
+BIOS_X=4231a1b2-0a0b-4c1d-9e2f-00000000b105
+MAC_X=00:50:56:aa:bb:05
 USER_A=administrator@vsphere.local
 PASS_A=S3cret-pass
 
@@ -93,9 +96,13 @@ ok "site A simulator starts" vcsim_start a -instance-uuid "$UUID_A" \
 	-cluster-evc intel-broadwell -host-max-evc intel-cascadelake -vm-min-evc intel-sandybridge \
 	-maintenance DC0_C0_H2 -disconnected DC0_H0 -dns-domain site-a.test -dns-server 192.0.2.53 \
 	-checker-warning "A_VM0=Virtual NIC on a port group with no uplink" \
-	-checker-error "A_VM1=The key provider HyTrust KMS is not available" -max-seconds 120
+	-checker-error "A_VM1=The key provider HyTrust KMS is not available" \
+	-suspended A_VM5 -vm-power-state A_VM0=migrating -vm-uuid "A_VM5=$UUID_X" -vm-bios-uuid "A_VM5=$BIOS_X" \
+	-vm-mac "A_VM5=$MAC_X" -host-evc DC0_C0_H1=intel-haswell \
+	-portgroup-vlan "Prod A=10" -host-portgroup-vlan "DC0_C0_H1:Prod A=11" -portgroup-vlan "DV Prod A=pvlan:5" \
+	-dvportgroup "DV Trunk" -portgroup-vlan "DV Trunk=trunk" -network-name "DV Trunk=Prod A" -max-seconds 120
 ok "site B simulator starts with 1000 VMs" vcsim_start b -vms 1000 -vm-prefix B_VM \
-	-checker off -malformed CurrentTime -max-seconds 120
+	-checker off -malformed CurrentTime -datastores 2 -ds-no-free LocalDS_1 -max-seconds 120
 
 # --- the ready line
 is "$(cat "$T/a/stdout")" "$(cat "$T/a/ready.json")" "the ready line on stdout is the ready file's"
@@ -140,7 +147,7 @@ login b someone something
 is "$CODE" 200 "site B (no -user) accepts any non-empty credentials"
 
 # --- inventory through a ContainerView
-vms_a=$(objects a VirtualMachine name config.version config.keyId runtime.minRequiredEVCModeKey runtime.connectionState config.hardware.device)
+vms_a=$(objects a VirtualMachine name config.version config.keyId runtime.minRequiredEVCModeKey runtime.connectionState config.hardware.device runtime.powerState config.instanceUuid config.uuid)
 vms_b=$(objects b VirtualMachine name)
 is "$(printf '%s\n' "$vms_a" | grep -c '<name>name</name>')" 6 "site A has the 6 VMs asked for"
 is "$(printf '%s\n' "$vms_b" | grep -c '<name>name</name>')" 1000 "site B has the 1000 VMs asked for"
@@ -155,8 +162,27 @@ is "$(printf '%s\n' "$vms_a" | grep -c '>intel-sandybridge</val>')" 6 "VMs' runt
 like "$(printf '%s\n' "$vms_a" | grep '>A_VM3</val>')" '>disconnected</val>' "a VM on the disconnected host is disconnected"
 like "$(printf '%s\n' "$vms_a" | grep '>A_VM4</val>')" '<deviceName>Prod A</deviceName>' "per-VM NIC network override (standard port group)"
 like "$(printf '%s\n' "$vms_a" | grep '>A_VM0</val>')" 'VirtualEthernetCardDistributedVirtualPortBackingInfo' "default NIC on a distributed port group"
+vm5=$(printf '%s\n' "$vms_a" | grep '>A_VM5</val>')
+like "$vm5" 'runtime.powerState</name><val[^>]*>suspended<' "-suspended: runtime.powerState suspended"
+like "$(printf '%s\n' "$vms_a" | grep '>A_VM0</val>')" 'runtime.powerState</name><val[^>]*>migrating<' \
+	"-vm-power-state: a state vSphere's enum lacks, as given"
+is "$(printf '%s\n' "$vms_a" | grep -c 'runtime.powerState</name><val[^>]*>poweredOn<')" 4 "the other VMs are powered on"
+like "$vm5" "config.instanceUuid</name><val[^>]*>$UUID_X<" "-vm-uuid: config.instanceUuid"
+like "$vm5" "config.uuid</name><val[^>]*>$BIOS_X<" "-vm-bios-uuid: config.uuid"
+like "$vm5" "<macAddress>$MAC_X</macAddress>" "-vm-mac: the NIC's MAC address"
+like "$vm5" "<addressType>manual</addressType><macAddress>$MAC_X<|<macAddress>$MAC_X</macAddress>.*<addressType>manual<" \
+	"-vm-mac: a manual MAC"
+is "$(printf '%s\n' "$vms_a" | grep -c "$UUID_X\|$BIOS_X\|$MAC_X")" 1 "no other VM has those UUIDs or that MAC"
 
 nets_a=$(objects a Network name | sed -n 's|.*<val[^>]*>\([^<]*\)</val>.*|\1|p' | sort | tr '\n' '|')
+is "$(printf '%s' "$nets_a" | tr '|' '\n' | grep -c '^Prod A$')" 2 "-network-name: two networks named Prod A"
+like "$(objects a Network name | grep '>Prod A</val>' | grep -o 'type="[A-Za-z]*"' | sort | tr '\n' ' ')" \
+	'type="DistributedVirtualPortgroup" type="Network"' "-network-name: the renamed one is the distributed one"
+dvpgs_a=$(objects a DistributedVirtualPortgroup config.name config.defaultPortConfig)
+like "$(printf '%s\n' "$dvpgs_a" | grep '>DV Prod A</val>')" 'VmwareDistributedVirtualSwitchPvlanSpec.*<pvlanId>5</pvlanId>' \
+	"-portgroup-vlan pvlan:5: a private VLAN spec on the distributed port group"
+like "$(printf '%s\n' "$dvpgs_a" | grep '>Prod A</val>')" 'VmwareDistributedVirtualSwitchTrunkVlanSpec.*<start>0</start><end>4094</end>' \
+	"-portgroup-vlan trunk: a trunk 0-4094 (by the name made with, before -network-name)"
 nets_b=$(objects b Network name | sed -n 's|.*<val[^>]*>\([^<]*\)</val>.*|\1|p' | sort | tr '\n' '|')
 like "$nets_a" '(^|\|)Prod A\|' "site A has the standard port group with a space in its name"
 like "$nets_a" '(^|\|)DV Prod A\|' "site A has the distributed port group"
@@ -167,15 +193,28 @@ like "$(objects a Network summary | grep '>DV Prod A</name>')" 'DistributedVirtu
 ds_a=$(objects a Datastore summary.freeSpace summary.capacity)
 like "$ds_a" '>107374182400</val>' "datastore free space is the configured 100G"
 like "$ds_a" '>2199023255552</val>' "datastore capacity is the configured 2T"
+ds_b=$(objects b Datastore summary.name summary.freeSpace summary.capacity)
+like "$(printf '%s\n' "$ds_b" | grep '>LocalDS_1</val>')" 'summary.capacity' "-ds-no-free: the datastore's capacity is there"
+unlike "$(printf '%s\n' "$ds_b" | grep '>LocalDS_1</val>')" 'summary.freeSpace' "-ds-no-free: its free space is not"
+like "$(printf '%s\n' "$ds_b" | grep '>LocalDS_0</val>')" 'summary.freeSpace</name><val[^>]*>[0-9]+<' "the other datastore's free space is"
+ds1=$(printf '%s\n' "$ds_b" | moref_of LocalDS_1)
+call b "<RetrieveProperties xmlns=\"urn:vim25\">$PC<specSet><propSet><type>Datastore</type><pathSet>summary.name</pathSet><pathSet>summary.freeSpace</pathSet></propSet><objectSet><obj type=\"Datastore\">$ds1</obj></objectSet></specSet></RetrieveProperties>"
+like "$REPLY" '>LocalDS_1</val>' "-ds-no-free: RetrieveProperties (not Ex) answers"
+unlike "$REPLY" 'summary.freeSpace' "-ds-no-free: without the free space either"
 
-hosts_a=$(objects a HostSystem name config.product.version config.product.build config.network.dnsConfig runtime.inMaintenanceMode runtime.connectionState summary.maxEVCModeKey summary.currentEVCModeKey)
+hosts_a=$(objects a HostSystem name config.product.version config.product.build config.network.dnsConfig runtime.inMaintenanceMode runtime.connectionState summary.maxEVCModeKey summary.currentEVCModeKey config.network.portgroup)
 like "$(printf '%s\n' "$hosts_a" | grep '>DC0_C0_H1</val>')" '>6\.7\.0</val>.*>8169922</val>' "per-host ESXi version override"
 is "$(printf '%s\n' "$hosts_a" | grep -c '>7\.0\.3</val>.*>20036589</val>')" 3 "the other hosts have the configured ESXi version"
 like "$(printf '%s\n' "$hosts_a" | grep '>DC0_C0_H2</val>')" 'inMaintenanceMode</name><val[^>]*>true<' "host in maintenance mode"
 like "$(printf '%s\n' "$hosts_a" | grep '>DC0_H0</val>')" 'connectionState</name><val[^>]*>disconnected<' "disconnected host"
 is "$(printf '%s\n' "$hosts_a" | grep -c 'connectionState</name><val[^>]*>connected<')" 3 "the other hosts are connected"
 like "$(printf '%s\n' "$hosts_a" | grep '>DC0_C0_H0</val>')" '<hostName>DC0_C0_H0</hostName><domainName>site-a\.test</domainName><address>192\.0\.2\.53</address>' "hosts' DNS config"
-is "$(printf '%s\n' "$hosts_a" | grep -c 'maxEVCModeKey</name><val[^>]*>intel-cascadelake<')" 4 "hosts' max EVC mode"
+is "$(printf '%s\n' "$hosts_a" | grep -c 'maxEVCModeKey</name><val[^>]*>intel-cascadelake<')" 3 "hosts' max EVC mode"
+like "$(printf '%s\n' "$hosts_a" | grep '>DC0_C0_H1</val>')" 'maxEVCModeKey</name><val[^>]*>intel-haswell<' "-host-evc: that host's max EVC mode"
+is "$(printf '%s\n' "$hosts_a" | grep -o '<spec><name>Prod A</name><vlanId>[0-9]*<' | sort | uniq -c | tr -s ' ' | tr '\n' ';')" \
+	" 3 <spec><name>Prod A</name><vlanId>10<; 1 <spec><name>Prod A</name><vlanId>11<;" \
+	"-portgroup-vlan, -host-portgroup-vlan: Prod A on VLAN 10 on three hosts, 11 on the fourth"
+like "$(printf '%s\n' "$hosts_a" | grep '>DC0_C0_H1</val>')" '<spec><name>Prod A</name><vlanId>11<' "... that fourth is DC0_C0_H1"
 like "$(objects a ClusterComputeResource summary)" '<currentEVCModeKey>intel-broadwell</currentEVCModeKey>' "cluster's current EVC mode"
 call a "<RetrievePropertiesEx xmlns=\"urn:vim25\">$PC<specSet><propSet><type>OptionManager</type><pathSet>setting</pathSet></propSet><objectSet><obj type=\"OptionManager\">VpxSettings</obj></objectSet></specSet><options/></RetrievePropertiesEx>"
 like "$REPLY" '<key>VirtualCenter\.FQDN</key><value[^>]*>vc-a\.site-a\.test</value>' "vCenter host name in VirtualCenter.FQDN"
@@ -218,6 +257,30 @@ like "$REPLY" '^<\?xml' "-malformed: the body starts as a SOAP reply"
 fails "-malformed: the body is not well-formed XML" wellformed "$T/reply"
 about b
 ok "other methods' replies stay well-formed" wellformed "$T/reply"
+
+# --- bad knob values: refused at start (exit 1), the message naming the flag
+# rejects DESC REGEX ARGS...: a simulator given ARGS exits 1, its message matching REGEX
+rejects() {
+	local desc=$1 re=$2 out rc; shift 2
+	mkdir -p "$T/bad/ds"
+	out=$(timeout 30 "$VCSIM" -dir "$T/bad/ds" -max-seconds 20 -vms 1 "$@" 2>&1 >/dev/null)
+	rc=$?
+	like "$rc $out" "^1 vcsim: $re" "$desc"
+}
+rejects "-vm-mac with a bad MAC" '-vm-mac VM0=00:50:56:zz:00:01: .*invalid MAC' -vm-mac VM0=00:50:56:zz:00:01
+rejects "-vm-uuid of a VM that is not there" '-vm-uuid: no VM named "VM7"' -vm-uuid "VM7=$UUID_X"
+rejects "-vm-power-state without a state" '-vm-power-state "VM0": want NAME=VALUE' -vm-power-state VM0
+rejects "-suspended of a powered-off VM" '-suspended VM0: not powered on' -suspended VM0 -powered-off VM0
+rejects "-host-evc of a host that is not there" '-host-evc: no host named "DC0_C9_H9"' -host-evc DC0_C9_H9=intel-haswell
+rejects "-network-name of a network that is not there" '-network-name Nope=X: no network named "Nope"' -network-name Nope=X
+rejects "-portgroup-vlan trunk on a standard port group" \
+	'-portgroup-vlan "VM Network=trunk": VM Network is a standard port group: give a VLAN ID' -portgroup-vlan "VM Network=trunk"
+rejects "-portgroup-vlan out of range" '-portgroup-vlan "DC0_DVPG0=4096": want a VLAN ID 0..4095' -portgroup-vlan DC0_DVPG0=4096
+rejects "-host-portgroup-vlan on a distributed port group" \
+	'-host-portgroup-vlan "DC0_C0_H0:DC0_DVPG0=5": DC0_DVPG0 is not a standard port group' \
+	-host-portgroup-vlan DC0_C0_H0:DC0_DVPG0=5
+rejects "-ds-no-free of a datastore that is not there" '-ds-no-free: no datastore named "LocalDS_9"' -ds-no-free LocalDS_9
+is "$(ls -A "$T/bad/ds")" "" "a refused start leaves no datastore directory behind"
 
 # --- stall: hang (C) and close (D)
 t0=$(date +%s)

@@ -72,6 +72,9 @@
 // Datastores:
 //   -ds-capacity SIZE -ds-free SIZE       every datastore's summary
 //   -ds-space DS=CAP:FREE   [list] per-datastore override
+//   -ds-no-free DS          [list] the property collector leaves that
+//                           datastore's summary.freeSpace out of its replies,
+//                           as vCenter does with a property it has no value for
 // Encryption and EVC:
 //   -encrypted-vm VM        [list] config.keyId (and its disks' keyId)
 //   -key-provider NAME      providerId.id of those keys (kms-1)
@@ -231,7 +234,7 @@ var (
 	fPortgroups, fDVPortgroups, fVMNic, fDNSServers, fDSSpace            listFlag
 	fEncrypted, fVMEVC, fCheckerError, fCheckerWarning, fMalformed       listFlag
 	fSuspended, fVMPower, fVMUUID, fVMBiosUUID, fVMMAC, fHostEVC         listFlag
-	fNetName, fPGVlan, fHostPGVlan                                       listFlag
+	fNetName, fPGVlan, fHostPGVlan, fDSNoFree                            listFlag
 )
 
 func init() {
@@ -246,6 +249,7 @@ func init() {
 	flag.Var(&fVMNic, "vm-nic", "VM=NETWORK")
 	flag.Var(&fDNSServers, "dns-server", "IP")
 	flag.Var(&fDSSpace, "ds-space", "DS=CAPACITY:FREE")
+	flag.Var(&fDSNoFree, "ds-no-free", "DS")
 	flag.Var(&fEncrypted, "encrypted-vm", "VM")
 	flag.Var(&fVMEVC, "vm-evc", "VM=KEY")
 	flag.Var(&fCheckerError, "checker-error", "VM=MESSAGE")
@@ -411,13 +415,13 @@ func sortedHosts() []*simulator.HostSystem {
 	return hosts
 }
 
-func hostByName(name string) *simulator.HostSystem {
+func hostByName(name, flagName string) *simulator.HostSystem {
 	for _, h := range sortedHosts() {
 		if h.Name == name {
 			return h
 		}
 	}
-	die("no host named %q", name)
+	die("-%s: no host named %q", flagName, name)
 	return nil
 }
 
@@ -586,7 +590,7 @@ func shape(ctx context.Context, c *vim25.Client) error {
 
 	// Host renames first: every later knob names hosts by their final name.
 	for old, name := range fHostName.pairs("host-name") {
-		h := hostByName(old)
+		h := hostByName(old, "host-name")
 		h.Name = name
 		h.Summary.Config.Name = name
 		if cr, ok := simulator.Map.Get(*h.Parent).(*mo.ComputeResource); ok && cr.Name == old {
@@ -598,7 +602,7 @@ func shape(ctx context.Context, c *vim25.Client) error {
 	// ESXi product: one copy per host (govmomi shares summary.config.product).
 	hostESX := fHostESX.pairs("host-esx")
 	for name := range hostESX {
-		hostByName(name)
+		hostByName(name, "host-esx")
 	}
 	for _, h := range hosts {
 		p := &h.Config.Product
@@ -638,13 +642,13 @@ func shape(ctx context.Context, c *vim25.Client) error {
 		}
 	}
 	for name, key := range fHostEVC.pairs("host-evc") {
-		hostByName(name).Summary.MaxEVCModeKey = key
+		hostByName(name, "host-evc").Summary.MaxEVCModeKey = key
 	}
 	for _, name := range fMaintenance {
-		hostByName(name).Runtime.InMaintenanceMode = true
+		hostByName(name, "maintenance").Runtime.InMaintenanceMode = true
 	}
 	for _, name := range fDisconnected {
-		hostByName(name).Runtime.ConnectionState = types.HostSystemConnectionStateDisconnected
+		hostByName(name, "disconnected").Runtime.ConnectionState = types.HostSystemConnectionStateDisconnected
 	}
 	if *fClusterEVC != "" {
 		for _, e := range simulator.Map.All("ClusterComputeResource") {
@@ -721,7 +725,7 @@ func shape(ctx context.Context, c *vim25.Client) error {
 		if _, ok := simulator.Map.Get(networkByName(name)).(*mo.Network); !ok {
 			die("%s: %s is not a standard port group", what, name)
 		}
-		setVlan([]*simulator.HostSystem{hostByName(arg[:i])}, name, v, what)
+		setVlan([]*simulator.HostSystem{hostByName(arg[:i], "host-portgroup-vlan")}, name, v, what)
 	}
 
 	vms, err := createVMs(ctx, c, hosts)
@@ -730,6 +734,9 @@ func shape(ctx context.Context, c *vim25.Client) error {
 	}
 
 	for old, name := range fNetName.pairs("network-name") {
+		if simulator.Map.FindByName(old, dc.Network) == nil {
+			die("-network-name %s=%s: no network named %q", old, name, old)
+		}
 		switch n := simulator.Map.Get(networkByName(old)).(type) {
 		case *simulator.DistributedVirtualPortgroup:
 			n.Name = name
@@ -836,6 +843,7 @@ func shape(ctx context.Context, c *vim25.Client) error {
 
 	// Datastore space last: creating disks takes from the free space.
 	space := fDSSpace.pairs("ds-space")
+	noFree := fDSNoFree.set()
 	for _, e := range simulator.Map.All("Datastore") {
 		ds := e.(*simulator.Datastore)
 		capacity, free := ds.Summary.Capacity, ds.Summary.FreeSpace
@@ -858,28 +866,38 @@ func shape(ctx context.Context, c *vim25.Client) error {
 		info := ds.Info.GetDatastoreInfo()
 		info.FreeSpace = free
 		info.MaxFileSize = free
+		if noFree[ds.Name] {
+			dsNoFree[ds.Self] = true
+			delete(noFree, ds.Name)
+		}
 	}
 	for name := range space {
 		die("-ds-space: no datastore named %q", name)
+	}
+	for name := range noFree {
+		die("-ds-no-free: no datastore named %q", name)
 	}
 
 	if *fChecker == "ok" {
 		installChecker(vms)
 	}
-	if *fPaging {
-		pc := &pagedPC{}
+	if *fPaging || len(dsNoFree) > 0 {
+		pc := &ferryPC{}
 		pc.Self = model.ServiceContent.PropertyCollector
 		simulator.Map.Put(pc) // replaces the singleton; sessions get their own copy (Session.Get)
 	}
 	return nil
 }
 
-// The property collector with paging: the first reply holds at most
-// maxObjects objects and a token for the rest; each
-// ContinueRetrievePropertiesEx gives the next page, the last without a
-// token.  The simulator makes a zero-valued copy of this type per session
-// (by reflection), so the pending pages live in that session's copy.
-type pagedPC struct {
+// The property collector with this program's additions, installed when a
+// knob needs one: paging (-paging: the first reply holds at most maxObjects
+// objects and a token for the rest; each ContinueRetrievePropertiesEx gives
+// the next page, the last without a token) and properties left out of the
+// replies (-ds-no-free), as vCenter leaves out a property it has no value
+// for.  The simulator makes a zero-valued copy of this type per session (by
+// reflection), so the pending pages live in that session's copy and the
+// knobs' settings in package variables.
+type ferryPC struct {
 	simulator.PropertyCollector
 	mu      sync.Mutex
 	pending map[string]*pagedRest
@@ -891,9 +909,30 @@ type pagedRest struct {
 	max  int
 }
 
+// dsNoFree holds the datastores of -ds-no-free, by reference.
+var dsNoFree = map[types.ManagedObjectReference]bool{}
+
+// unset drops summary.freeSpace from the objects of the -ds-no-free
+// datastores (a path asked for as such; a whole "summary" keeps it, its
+// freeSpace being no optional field).
+func unset(objs []types.ObjectContent) {
+	for i := range objs {
+		if !dsNoFree[objs[i].Obj] {
+			continue
+		}
+		ps := objs[i].PropSet[:0]
+		for _, p := range objs[i].PropSet {
+			if p.Name != "summary.freeSpace" {
+				ps = append(ps, p)
+			}
+		}
+		objs[i].PropSet = ps
+	}
+}
+
 // page cuts objs to max and keeps the rest under a new token ("" when none).
-func (p *pagedPC) page(objs []types.ObjectContent, max int) ([]types.ObjectContent, string) {
-	if max <= 0 || len(objs) <= max {
+func (p *ferryPC) page(objs []types.ObjectContent, max int) ([]types.ObjectContent, string) {
+	if !*fPaging || max <= 0 || len(objs) <= max {
 		return objs, ""
 	}
 	p.mu.Lock()
@@ -907,18 +946,29 @@ func (p *pagedPC) page(objs []types.ObjectContent, max int) ([]types.ObjectConte
 	return objs[:max], token
 }
 
-func (p *pagedPC) RetrievePropertiesEx(ctx *simulator.Context, r *types.RetrievePropertiesEx) soap.HasFault {
+func (p *ferryPC) RetrievePropertiesEx(ctx *simulator.Context, r *types.RetrievePropertiesEx) soap.HasFault {
 	res := p.PropertyCollector.RetrievePropertiesEx(ctx, r)
 	body, ok := res.(*methods.RetrievePropertiesExBody)
 	if !ok || body.Fault_ != nil || body.Res == nil || body.Res.Returnval == nil {
 		return res
 	}
 	rr := body.Res.Returnval
+	unset(rr.Objects)
 	rr.Objects, rr.Token = p.page(rr.Objects, int(r.Options.MaxObjects))
 	return body
 }
 
-func (p *pagedPC) ContinueRetrievePropertiesEx(ctx *simulator.Context, r *types.ContinueRetrievePropertiesEx) soap.HasFault {
+// RetrieveProperties: the embedded one calls the embedded
+// RetrievePropertiesEx, not the one above.
+func (p *ferryPC) RetrieveProperties(ctx *simulator.Context, r *types.RetrieveProperties) soap.HasFault {
+	res := p.PropertyCollector.RetrieveProperties(ctx, r)
+	if body, ok := res.(*methods.RetrievePropertiesBody); ok && body.Fault_ == nil && body.Res != nil {
+		unset(body.Res.Returnval)
+	}
+	return res
+}
+
+func (p *ferryPC) ContinueRetrievePropertiesEx(ctx *simulator.Context, r *types.ContinueRetrievePropertiesEx) soap.HasFault {
 	body := new(methods.ContinueRetrievePropertiesExBody)
 	p.mu.Lock()
 	rest, ok := p.pending[r.Token]
