@@ -1025,7 +1025,7 @@ dns_side(struct ctx *c, const struct netmap_facts *f, const char *side, const st
 	size_t i, k;
 
 	if (!f->has_dns) {
-		snprintf(val, sizeof(val), "no lookups (%zu names)", n);
+		snprintf(val, sizeof(val), "no lookups (%zu name%s)", n, n == 1 ? "" : "s");
 		snprintf(who, sizeof(who), "%s gateway", side);
 		ADD(c, NM_DNS_004, -1, "DNS", who, val, NULL,
 		    "The %s gateway reported no DNS lookups; %zu name%s %s not checked from there.", side, n,
@@ -1419,17 +1419,26 @@ netmap_check(const struct netmap_input *in, struct netmap_report **out, char *er
 	/* Site-level first (the report sorts per VM anyway, keeping this order). */
 	rule_site(&c);
 	rule_hosts(&c);		/* also picks the candidate hosts the rules below use */
-	rule_versions(&c);
+	/*
+	 * Two kinds of domain: FY-SITE-001 is the answer.  Comparing a QEMU's
+	 * versions, hardware, networks and datastores with a vCenter's would
+	 * add errors whose fixes fix nothing; what concerns the VM itself, the
+	 * names and the link stays.
+	 */
+	if (strcmp(c.src->type, c.dst->type) == 0)
+		rule_versions(&c);
 	rule_dns(&c);
 	rule_power(&c);
 	rule_boot(&c);
 	rule_encryption(&c);
 	rule_conflicts(&c);
-	rule_hw(&c);
-	rule_cpu(&c);
-	rule_networks(&c);
-	rule_datastores(&c);
-	rule_unused_maps(&c);
+	if (strcmp(c.src->type, c.dst->type) == 0) {
+		rule_hw(&c);
+		rule_cpu(&c);
+		rule_networks(&c);
+		rule_datastores(&c);
+		rule_unused_maps(&c);
+	}
 	rule_link(&c);
 	rule_vcenter_checks(&c);
 

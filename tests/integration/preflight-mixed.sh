@@ -87,6 +87,8 @@ is "$(val FY-SITE-001)" "qemu | vsphere | The source is a qemu domain and the de
 	"FY-SITE-001 names both kinds, the source's first"
 is "$(jget '[f["code"] for f in r["findings"] if f["severity"] == "error" and not f["vm"]]')" "['FY-SITE-001']" \
 	"it is the only site-level error"
+is "$(jget '[f["code"] for f in r["findings"] if f["severity"] == "error"]')" "['FY-SITE-001']" \
+	"and the only error: no network or datastore errors whose fixes would fix nothing"
 unlike "$(findings)" "$ALIKE" "no finding compares qemu facts with vSphere ones as if alike (versions, hardware, CPU, UUIDs)"
 ok "a handful of findings, not one per fact of either side ($(jget 'len(r["findings"])'))" \
 	test "$(jget 'len(r["findings"])')" -le 20
@@ -110,6 +112,8 @@ is "$(val FY-SITE-001)" "vsphere | qemu | The source is a vsphere domain and the
 	"FY-SITE-001 names both kinds, vsphere first now"
 is "$(jget '[f["code"] for f in r["findings"] if f["severity"] == "error" and not f["vm"]]')" "['FY-SITE-001']" \
 	"it is the only site-level error"
+is "$(jget '[f["code"] for f in r["findings"] if f["severity"] == "error"]')" "['FY-SITE-001']" \
+	"and the only error: no network or datastore errors whose fixes would fix nothing"
 unlike "$(findings)" "$ALIKE" "no finding compares vSphere facts with qemu ones as if alike"
 ok "a handful of findings ($(jget 'len(r["findings"])'))" test "$(jget 'len(r["findings"])')" -le 20
 like "$(val FY-DNS-004)" "^destination gateway \| .* \| The destination gateway reported no DNS lookups; 1 name is not checked from there\.$" \
