@@ -288,7 +288,10 @@ cmd_inventory(int argc, char **argv)
 				human(jint(v, "free_bytes"), a, sizeof(a));
 				human(jint(v, "capacity_bytes") >= 0 ? jint(v, "capacity_bytes") : jint(v, "total_bytes"),
 				    b, sizeof(b));
-				printf("  %-24s %10s free of %s\n", ctl_js(v, "name"), a, b);
+				if (json_is_string(json_object_get(v, "error")))
+					printf("  %-24s %10s free of %s (%s)\n", ctl_js(v, "name"), a, b, ctl_js(v, "error"));
+				else
+					printf("  %-24s %10s free of %s\n", ctl_js(v, "name"), a, b);
 			} else if (json_is_string(v))
 				printf("  %s\n", json_string_value(v));
 			else if (strcmp(kinds[k], "networks") == 0 && vlan_text(v, a, sizeof(a))[0] != '\0')

@@ -1183,7 +1183,7 @@ linkup_main(void *arg)
 	if ((lu->r = data_session_take(m->s, m->j->peer, &lu->cfg, &m->sess, &m->sess_reused, &lu->err)) != 0)
 		return NULL;
 	if (m->sess_reused)
-		tp_session_limit_window(m->sess, lu->cfg.window);	/* a link test's may have had a larger one */
+		tp_session_limit_window(m->sess, lu->cfg.window);	/* as this job would have opened it */
 	lu->t_up = fy_mono_ms();
 	/*
 	 * The channel window bounds what is in flight when QEMU stops the

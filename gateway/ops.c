@@ -740,8 +740,7 @@ op_link_test(struct site *s, const struct admin_caller *who, json_t *args, struc
 	    (double)st.bytes_acked * 8 / elapsed / 1e6, st.streams_target);
 out:
 	tp_channel_free(ch);
-	/* A session of the default shape is left for the next job to the peer (a pre-flight precedes a move). */
-	data_session_release(s, sess, j != NULL && (streams == NULL || strcmp(streams, "auto") == 0));
+	data_session_close(sess, 5000);
 	XXH3_freeState(h);
 	free(buf);
 	return j;

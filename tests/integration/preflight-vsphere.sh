@@ -369,6 +369,8 @@ is "$(val FY-DS-005 A0)" \
 is "$(has FY-DS-003 A0)$(has FY-DS-000 A0)" nono "and neither FY-DS-003 (room) nor FY-DS-000 (not reported)"
 OUT=$(ctl a preflight A0 --to b --link-seconds 0 --datastore-map LocalDS_0=LocalDS_1 2>&1)
 like "$OUT" "ERROR +FY-DS-005 .*LocalDS_1" "text: the finding is shown as an error naming LocalDS_1"
+like "$(ctl a inventory datastores --site b 2>&1)" "LocalDS_1 .* free of .*\\(vCenter reported no free space\\)" \
+	"inventory of b: LocalDS_1 shows why its free space is unknown"
 
 # FY-DS-001: b to a, B1 is on LocalDS_1, which a has not.
 pf b B0 B1 --to a --link-seconds 0
