@@ -406,8 +406,8 @@ sites_up() {	# sites_up ENV
 	local env=$1 wrap_a=() wrap_b=()
 	rm -rf "$D/a" "$D/b"
 	mkdir -p "$D/ds-a" "$D/ds-b"
-	site_conf a "qemu_datastores ds-a=$D/ds-a" || return 1
-	site_conf b "qemu_datastores ds-b=$D/ds-b" || return 1
+	site_conf a "qemu_datastores ds-a=$D/ds-a" "transport_keep_idle ${KEEP_IDLE:-60s}" || return 1
+	site_conf b "qemu_datastores ds-b=$D/ds-b" "transport_keep_idle ${KEEP_IDLE:-60s}" || return 1
 	sed -i "s/^log_level .*/log_level ${LOG_LEVEL:-info}/" "$D/a/ferryd.conf" "$D/b/ferryd.conf"
 	case $env in
 	loopback) ;;

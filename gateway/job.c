@@ -1544,9 +1544,10 @@ send_prepare(struct mig *m, struct fy_error *err)
 		fed_client_free(c);
 		c = NULL;
 	}
-	if (c != NULL)
+	if (c != NULL) {
 		fed_client_set_timeout(c, 120);
-	else if ((r = peer_client(m->s, m->j->peer, 120, &c, err)) != 0)
+		r = 0;
+	} else if ((r = peer_client(m->s, m->j->peer, 120, &c, err)) != 0)
 		goto out;
 	log_debug("job %s: +%lld ms: connected to %s for Prepare", m->j->id, (long long)(fy_mono_ms() - m->t_start),
 	    m->j->peer);
@@ -1902,7 +1903,7 @@ source_run(struct mig *m)
 			pthread_join(lt, NULL);
 		if (lu.t_up > 0)
 			log_debug("job %s: +%lld ms: transport up", j->id, (long long)(lu.t_up - m->t_start));
-		else
+		if (!lstarted)
 			fy_fail(&lu.err, lu.r = FY_ERR_SYSTEM, "cannot start the transport");
 		if (r != 0) {
 			prepared = r != FY_ERR_PEER;	/* refused: nothing there; no answer: maybe */

@@ -137,8 +137,6 @@ ok "with the policy (CPU throttling up to 99%) it converges" ctl a migrate vm3 -
 	--bandwidth 120 --downtime-ms 100 --escalate throttle --verify --wait
 like "$(cat "$T/last.out")" "escalated +throttle" "the summary says the policy throttled the guest"
 like "$(cat "$T/last.out")" "memory digests equal" "the throttled guest's memory arrived intact"
-like "$(ctl a job show "$(job_of "$T/last.out")")" "transport is up \\(kept from an earlier job\\)" \
-	"the job took the transport session the job before it to b left open (transport_keep_idle)"
 ok "vm3 runs at b only" one_site vm3 b
 ok "vm3 beats at b" wait_beats b vm3 3
 ok "vm3 stopped at b" ctl b vm stop vm3 --force
