@@ -141,6 +141,8 @@ on_channel(void *arg, struct tp_session *sess, struct tp_channel *c)
  * peer is unpaired, at shutdown, or when it is not usable any more.
  */
 #define POOL_MAX 16
+#define DIAL_KEYS 4	/* distinct peer keys a session's streams may have been pinned to */
+static int session_still_paired(struct site *, struct tp_session *);
 struct data_pool {
 	pthread_mutex_t mtx;
 	struct pooled {
@@ -219,9 +221,7 @@ data_session_take(struct site *s, const char *peer, const struct tp_config *cfg,
     int *reused, struct fy_error *err)
 {
 	struct tp_session *sess = NULL;
-	struct trust_peer p;
-	struct fy_db *db = NULL;
-	int i, paired = 0;
+	int i;
 
 	*reused = 0;
 	if (s->pool != NULL) {
@@ -234,13 +234,13 @@ data_session_take(struct site *s, const char *peer, const struct tp_config *cfg,
 		pthread_mutex_unlock(&s->pool->mtx);
 	}
 	if (sess != NULL) {
-		/* Still paired (an unpair drops the kept sessions; this is the belt to those braces), still up. */
-		memset(&p, 0, sizeof(p));
-		if (site_open_db(s, &db) == 0 && trust_peer_by_name(db, peer, &p) == 0)
-			paired = 1;
-		trust_peer_clear(&p);
-		fy_db_close(db);
-		if (paired && tp_session_idle_ok(sess)) {
+		/*
+		 * Still paired with the keys its streams were pinned to (an unpair
+		 * drops the kept sessions; this is the belt to those braces: a job
+		 * may have released it during an unpair and a new pairing under
+		 * the same name), still up.
+		 */
+		if (session_still_paired(s, sess) && tp_session_idle_ok(sess)) {
 			*out = sess;
 			*reused = 1;
 			return 0;
@@ -261,6 +261,11 @@ data_session_release(struct site *s, struct tp_session *sess, int keep)
 		return;
 	if (!keep || s->pool == NULL || s->conf.tp_keep_idle <= 0 || !tp_session_idle_ok(sess)) {
 		data_session_close(sess, 5000);
+		return;
+	}
+	/* Not kept for a peer unpaired (or paired anew) while the job ran: its streams are idle now. */
+	if (!session_still_paired(s, sess)) {
+		data_session_close(sess, 1000);
 		return;
 	}
 	peer = tp_session_peer(sess);
@@ -297,7 +302,67 @@ data_serve_stream(struct site *s, int fd, SSL *ssl, const char *addr)
 struct dialer {
 	struct site *s;
 	char peer[64];
+	pthread_mutex_t mtx;		/* streams are dialled from their own threads */
+	uint8_t keys[DIAL_KEYS][TRUST_HASH_LEN];	/* the peer keys its streams were pinned to */
+	int nkeys, overflow;
 };
+
+/* The key a stream of d's session was pinned to. */
+static void
+dial_note_key(struct dialer *d, const uint8_t spki[TRUST_HASH_LEN])
+{
+	int i;
+
+	pthread_mutex_lock(&d->mtx);
+	for (i = 0; i < d->nkeys; i++)
+		if (fy_ct_equal(d->keys[i], spki, TRUST_HASH_LEN))
+			break;
+	if (i == d->nkeys) {
+		if (d->nkeys < DIAL_KEYS)
+			memcpy(d->keys[d->nkeys++], spki, TRUST_HASH_LEN);
+		else
+			d->overflow = 1;
+	}
+	pthread_mutex_unlock(&d->mtx);
+}
+
+/* 1 when k is one of the keys p is pinned to now (as client_still_paired in job.c). */
+static int
+pinned_now(const struct trust_peer *p, const uint8_t *k)
+{
+	return fy_ct_equal(k, p->spki, TRUST_HASH_LEN) || (p->has_next && fy_ct_equal(k, p->spki_next,
+	    TRUST_HASH_LEN)) || (p->has_prev && p->prev_until_ms > fy_now_ms() &&
+	    fy_ct_equal(k, p->spki_prev, TRUST_HASH_LEN));
+}
+
+/*
+ * 1 when sess's peer is still paired here under its name and every key its
+ * streams were pinned to is still one of that pairing's; 0 otherwise (a
+ * new pairing under the same name, a key rotated out, the peer unpaired).
+ */
+static int
+session_still_paired(struct site *s, struct tp_session *sess)
+{
+	struct dialer *d = tp_session_arg(sess);
+	uint8_t keys[DIAL_KEYS][TRUST_HASH_LEN];
+	struct trust_peer p;
+	struct fy_db *db = NULL;
+	int i, n, ok = 0;
+
+	if (d == NULL)
+		return 0;
+	pthread_mutex_lock(&d->mtx);
+	n = d->overflow ? 0 : d->nkeys;
+	memcpy(keys, d->keys, sizeof(keys));
+	pthread_mutex_unlock(&d->mtx);
+	memset(&p, 0, sizeof(p));
+	if (n > 0 && site_open_db(s, &db) == 0 && trust_peer_by_name(db, d->peer, &p) == 0)
+		for (ok = 1, i = 0; i < n && ok; i++)
+			ok = pinned_now(&p, keys[i]);
+	trust_peer_clear(&p);
+	fy_db_close(db);
+	return ok;
+}
 
 static int
 dial(void *arg, int idx, int *fdp, SSL **sslp, char *cred, size_t credcap, char *errbuf, size_t errcap)
@@ -346,7 +411,8 @@ dial(void *arg, int idx, int *fdp, SSL **sslp, char *cred, size_t credcap, char 
 	}
 	snprintf(cred, credcap, "%s", tr.token);
 	t2 = fy_mono_ms();
-	r = fed_dial(d->s, p.endpoint, pins, n, TRUST_ALPN_DATA, fdp, sslp, spki, &err);
+	if ((r = fed_dial(d->s, p.endpoint, pins, n, TRUST_ALPN_DATA, fdp, sslp, spki, &err)) == 0)
+		dial_note_key(d, spki);
 	log_debug("transport to %s, stream %d: connect %lld ms, token %lld ms, TLS %lld ms", d->peer, idx,
 	    (long long)(t1 - t0), (long long)(t2 - t1), (long long)(fy_mono_ms() - t2));
 out:
@@ -374,9 +440,12 @@ data_session_open(struct site *s, const char *peer, const struct tp_config *cfg,
 		return fy_fail(err, FY_ERR_NOMEM, "out of memory");
 	d->s = s;
 	snprintf(d->peer, sizeof(d->peer), "%s", peer);
+	pthread_mutex_init(&d->mtx, NULL);
 	c2 = *cfg;
 	c2.peer = d->peer;
 	if ((r = tp_session_open(&c2, dial, d, out, e, sizeof(e))) != 0) {
+		/* Its streams' threads are joined by then. */
+		pthread_mutex_destroy(&d->mtx);
 		free(d);
 		return fy_fail(err, r, "transport to %s: %.300s", peer, e);
 	}
@@ -387,11 +456,14 @@ data_session_open(struct site *s, const char *peer, const struct tp_config *cfg,
 void
 data_session_close(struct tp_session *sess, int timeout_ms)
 {
-	void *d;
+	struct dialer *d;
 
 	if (sess == NULL)
 		return;
 	d = tp_session_arg(sess);
 	tp_session_close(sess, timeout_ms);
-	free(d);
+	if (d != NULL) {
+		pthread_mutex_destroy(&d->mtx);
+		free(d);
+	}
 }

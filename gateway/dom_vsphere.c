@@ -15,6 +15,7 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -159,7 +160,11 @@ vsphere_dns_lookup(const json_t *names)
 		goto out;
 	json_array_foreach(names, i, v) {	/* once each, without case */
 		const char *s = json_string_value(v);
+		unsigned char a[sizeof(struct in6_addr)];
 		if (s == NULL || *s == '\0' || strlen(s) > 255)
+			continue;
+		/* An IP address (a vCenter or host given by one) is no name: not looked up, not reported. */
+		if (inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1)
 			continue;
 		for (k = 0; k < n; k++)
 			if (strcasecmp(j->names[k], s) == 0)
@@ -516,8 +521,11 @@ vm_checks(struct vsdom *d, const struct inv *iv, size_t i, int *offered, struct 
  * host's VLAN (HostSystem config.network.portgroup[].spec): the network's
  * VLAN is reported only when every host that has the port group agrees.
  * A distributed port group's is in its default port setting: a plain VLAN
- * spec has one ID; a trunk or a private VLAN has none (only its kind).
+ * spec has one ID; a trunk or a private VLAN has none (only its kind).  A
+ * standard port group's VLAN ID 4095 is no VLAN but all of them (the guest
+ * tags its frames): a trunk too.
  */
+#define VLAN_ALL 4095
 struct pgvlan {
 	const char *name;	/* spec.name, in the hosts' set */
 	int vlan;		/* 0..4095; -1: none read yet */
@@ -596,6 +604,8 @@ std_vlan_json(const struct pgvlan *t, size_t n, const char *name, json_t *o)
 		return;		/* no host has it: unknown */
 	if (hit->differ)
 		json_object_set_new(o, "vlan_kind", json_string("per-host"));
+	else if (!hit->unknown && hit->vlan == VLAN_ALL)
+		json_object_set_new(o, "vlan_kind", json_string("trunk"));
 	else if (!hit->unknown && hit->vlan >= 0) {
 		json_object_set_new(o, "vlan", json_integer(hit->vlan));
 		json_object_set_new(o, "vlan_kind", json_string("vlan"));

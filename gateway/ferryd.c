@@ -238,6 +238,32 @@ fail:
 	pthread_mutex_unlock(&conns_mtx);
 }
 
+/*
+ * A string setting changed by a reload: the new value is swapped in and
+ * the old one kept until exit, since readers may still hold it (a
+ * session's configuration, the acceptor's, point at the running value).
+ * A few bytes per change.
+ */
+static char **retired;
+static size_t nretired;
+
+static void
+swap_str(char **running, char **fresh)
+{
+	char **r;
+
+	if (strcmp(*running, *fresh) == 0)
+		return;
+	if ((r = reallocarray(retired, nretired + 1, sizeof(*r))) == NULL) {
+		log_warnx("reload: out of memory; the old value is kept");
+		return;
+	}
+	retired = r;
+	retired[nretired++] = *running;
+	*running = *fresh;
+	*fresh = NULL;
+}
+
 static void
 reload(const char *file)
 {
@@ -276,6 +302,9 @@ reload(const char *file)
 	site.conf.tp_stream_timeout = nc.tp_stream_timeout;
 	site.conf.tp_dead_timeout = nc.tp_dead_timeout;
 	site.conf.tp_link_rate = nc.tp_link_rate;
+	site.conf.tp_keep_idle = nc.tp_keep_idle;	/* 0: the next sweep closes the kept sessions */
+	swap_str(&site.conf.tp_compress, &nc.tp_compress);
+	swap_str(&site.conf.tp_congestion, &nc.tp_congestion);
 	fy_conf_free(&nc);
 	log_info("configuration reloaded from %s", file);
 }
@@ -448,5 +477,8 @@ main(int argc, char *argv[])
 	if (i == 50)
 		_exit(0);	/* threads still hold the site; do not free under them */
 	site_fini(&site);
+	while (nretired > 0)
+		free(retired[--nretired]);
+	free(retired);
 	return 0;
 }

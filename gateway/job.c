@@ -990,7 +990,7 @@ source_rollback(struct mig *m)
 	return running;
 }
 
-static void finish_warm(struct mig *);
+static void finish_warm(struct mig *, int may_connect);
 
 /*
  * Sleep until QEMU reports a pass or the end of the migration (its
@@ -1397,7 +1397,7 @@ migrate_memory(struct mig *m, struct fy_error *err)
 			break;
 		}
 		if (pass >= 2)
-			finish_warm(m);
+			finish_warm(m, 1);
 		/*
 		 * The estimate arrived during the first, bulk, pass (it copies all
 		 * memory whatever the guest dirties): act on it before the dirty
@@ -1592,25 +1592,38 @@ finish_max_age(const struct mig *m)
 	return client_max_age(m->s);
 }
 
-/* Keep c (the caller's no more) for the next job to peer; an older one goes. */
+/*
+ * Keep c (the caller's no more) for the next job to peer, in peer's slot,
+ * else an empty one, else the oldest (an expired one when there is one).
+ */
 static void
 client_keep(struct site *s, const char *peer, struct fed_client *c)
 {
 	struct jobs *js = s->jobs;
 	struct fed_client *old = NULL;
-	int i, slot = 0;
+	int i, slot = -1, empty = -1, oldest = -1;
 
 	if (c == NULL)
 		return;
 	pthread_mutex_lock(&js->mtx);
+	if (js->stopping) {
+		/* jobs_fini has taken the slots or is about to. */
+		pthread_mutex_unlock(&js->mtx);
+		fed_client_free(c);
+		return;
+	}
 	for (i = 0; i < (int)(sizeof(js->kept) / sizeof(js->kept[0])); i++) {
-		if (js->kept[i].c != NULL && strcmp(js->kept[i].peer, peer) == 0) {
+		if (js->kept[i].c == NULL) {
+			if (empty < 0)
+				empty = i;
+		} else if (strcmp(js->kept[i].peer, peer) == 0) {
 			slot = i;
 			break;
-		}
-		if (js->kept[i].c == NULL || js->kept[i].at_ms < js->kept[slot].at_ms)
-			slot = i;
+		} else if (oldest < 0 || js->kept[i].at_ms < js->kept[oldest].at_ms)
+			oldest = i;
 	}
+	if (slot < 0)
+		slot = empty >= 0 ? empty : oldest;
 	old = js->kept[slot].c;
 	snprintf(js->kept[slot].peer, sizeof(js->kept[slot].peer), "%s", peer);
 	js->kept[slot].c = c;
@@ -1664,8 +1677,13 @@ client_take(struct site *s, const char *peer)
 	return c;
 }
 
+/*
+ * Have m->fin ready for the Finish: a token on the connection it holds,
+ * or, with may_connect, a new connection (and its token) in its place.
+ * Without may_connect a connection that failed is dropped, none opened.
+ */
 static void
-finish_warm(struct mig *m)
+finish_warm(struct mig *m, int may_connect)
 {
 	struct fy_error e = { 0, "" };
 	int64_t now = fy_mono_ms();
@@ -1683,6 +1701,8 @@ finish_warm(struct mig *m)
 	}
 	fed_client_free(m->fin);
 	m->fin = NULL;
+	if (!may_connect)
+		return;
 	if (peer_client(m->s, m->j->peer, JOB_FINISH_MS / 1000 + 60, &m->fin, &e) == 0) {
 		m->fin_ms = fy_mono_ms();
 		m->fin_token = 1;
@@ -1701,7 +1721,13 @@ send_finish(struct mig *m, int64_t *resumed_ms, struct fed_client **keep, struct
 	struct fy__MigFinishResponse fr;
 	int r;
 
-	finish_warm(m);		/* a token on Prepare's connection if pre-copy was too short for it */
+	/*
+	 * A token on Prepare's connection if pre-copy was too short for it.
+	 * On the guest's pause a connection is opened once at most: when the
+	 * warm one is gone (its warm-up failed), or fails its token here, the
+	 * one connect is the fresh one below, which reports its error.
+	 */
+	finish_warm(m, 0);
 	if (m->fin != NULL && m->fin_token && fy_mono_ms() - m->fin_ms < finish_max_age(m)) {
 		c = m->fin;
 		m->fin = NULL;
@@ -3144,8 +3170,18 @@ jobs_fini(struct site *s)
 			break;
 		fy_sleep_ms(100);
 	}
-	for (i = 0; i < (int)(sizeof(js->kept) / sizeof(js->kept[0])); i++) {
-		fed_client_free(js->kept[i].c);
-		js->kept[i].c = NULL;
+	/* Taken under the lock (a straggling worker may still keep or take one), freed outside it. */
+	{
+		struct fed_client *gone[sizeof(js->kept) / sizeof(js->kept[0])];
+		int n = (int)(sizeof(js->kept) / sizeof(js->kept[0]));
+
+		pthread_mutex_lock(&js->mtx);
+		for (i = 0; i < n; i++) {
+			gone[i] = js->kept[i].c;
+			js->kept[i].c = NULL;
+		}
+		pthread_mutex_unlock(&js->mtx);
+		for (i = 0; i < n; i++)
+			fed_client_free(gone[i]);
 	}
 }

@@ -6,6 +6,7 @@
  * ferry-findings(7) describes every code.
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -66,6 +67,15 @@ static const char *
 or_dash(const char *s)
 {
 	return s != NULL && *s != '\0' ? s : "not reported";
+}
+
+/* 1 when s is an IPv4 or IPv6 address, not a name to resolve. */
+static int
+ip_literal(const char *s)
+{
+	unsigned char a[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
 }
 
 /* DNS names compare without case and without a trailing dot. */
@@ -239,6 +249,16 @@ kind_name(enum netmap_kind k)
 	default:
 		return "not reported";
 	}
+}
+
+/* "VLAN 10", or "VLAN trunk" for 4095 (all VLANs: a trunk, the guest tags its frames). */
+static void
+vlan_name(char *out, size_t cap, int vlan)
+{
+	if (vlan == 4095)
+		snprintf(out, cap, "VLAN trunk");
+	else
+		snprintf(out, cap, "VLAN %d", vlan);
 }
 
 static void
@@ -971,11 +991,14 @@ rule_networks(struct ctx *c)
 				    nic->network, kind_name(dk), target);
 			}
 			if (sn != NULL && sn->vlan != NETMAP_UNSET && dn->vlan != NETMAP_UNSET && sn->vlan != dn->vlan) {
-				snprintf(sval, sizeof(sval), "%s (VLAN %d)", nic->network, sn->vlan);
-				snprintf(dval, sizeof(dval), "%s (VLAN %d)", target, dn->vlan);
+				char sv[24], dv[24];
+				vlan_name(sv, sizeof(sv), sn->vlan);
+				vlan_name(dv, sizeof(dv), dn->vlan);
+				snprintf(sval, sizeof(sval), "%s (%s)", nic->network, sv);
+				snprintf(dval, sizeof(dval), "%s (%s)", target, dv);
 				ADD(c, NM_NET_005, (int)i, nb, sval, dval, NULL,
-				    "%s of %s moves from VLAN %d to VLAN %d, another broadcast domain; the guest's "
-				    "addresses may not work there.", nb, vm->name, sn->vlan, dn->vlan);
+				    "%s of %s moves from %s to %s, another broadcast domain; the guest's "
+				    "addresses may not work there.", nb, vm->name, sv, dv);
 			}
 		}
 		if (kind_unknown)
@@ -1064,7 +1087,7 @@ static void
 rule_dns(struct ctx *c)
 {
 	struct dnsname *names;
-	size_t n = 0, i;
+	size_t n = 0, nip = 0, i, k;
 
 	if ((names = netmap_arena_array(c->a, c->ncand + 2, sizeof(*names))) == NULL) {
 		c->rc = FY_ERR_NOMEM;
@@ -1076,10 +1099,22 @@ rule_dns(struct ctx *c)
 		names[n++] = (struct dnsname){ c->dst->vc_name, "the destination vCenter" };
 	for (i = 0; i < c->ncand; i++)
 		names[n++] = (struct dnsname){ c->cand[i]->name, "a destination host" };
+	/* A server given by its IP address has no name to resolve (nor does a gateway look one up). */
+	for (i = k = 0; i < n; i++)
+		if (ip_literal(names[i].name))
+			nip++;
+		else
+			names[k++] = names[i];
+	n = k;
 	if (n == 0) {
-		ADD(c, NM_DNS_000, -1, "DNS", "", "", NULL,
-		    "Neither site names a management server or destination hosts (%s to %s); DNS is not checked.",
-		    c->src->type, c->dst->type);
+		if (nip > 0)
+			ADD(c, NM_DNS_000, -1, "DNS", "", "", NULL,
+			    "The management servers and destination hosts (%s to %s) are given by IP address; "
+			    "DNS is not checked.", c->src->type, c->dst->type);
+		else
+			ADD(c, NM_DNS_000, -1, "DNS", "", "", NULL,
+			    "Neither site names a management server or destination hosts (%s to %s); DNS is not "
+			    "checked.", c->src->type, c->dst->type);
 		return;
 	}
 	dns_side(c, c->src, "source", names, n);
@@ -1322,7 +1357,7 @@ rule_link(struct ctx *c)
 		netmap_fmt_duration(eta, sizeof(eta), (double)bytes * 8 / l->goodput_bps);
 		netmap_fmt_bytes(bm, sizeof(bm), mem);
 		netmap_fmt_bytes(bd, sizeof(bd), disk);
-		if (known)
+		if (known && disk > 0)
 			snprintf(sval, sizeof(sval), "%s memory + %s disks", bm, bd);
 		else
 			snprintf(sval, sizeof(sval), "%s memory", bm);

@@ -511,6 +511,7 @@ static int
 read_network(struct rd *r, const json_t *o, void *p)
 {
 	struct netmap_network *n = p;
+	const char *vk;
 	int64_t vlan;
 	int rc;
 
@@ -523,9 +524,17 @@ read_network(struct rd *r, const json_t *o, void *p)
 	    (rc = get_kind(r, o, &n->kind)) != 0 ||
 	    (rc = get_str(r, o, "switch", NETMAP_NAME_MAX, 0, &n->switch_name)) != 0 ||
 	    (rc = get_str(r, o, "switch_uuid", UUID_MAX * 2, 0, &n->switch_uuid)) != 0 ||
-	    (rc = get_int(r, o, "vlan", 0, 4095, 0, &vlan)) != 0)
+	    (rc = get_int(r, o, "vlan", 0, 4095, 0, &vlan)) != 0 ||
+	    (rc = get_str(r, o, "vlan_kind", NETMAP_NAME_MAX, 0, &vk)) != 0)
 		return rc;
 	n->vlan = (int)vlan;
+	/*
+	 * A trunk carries all VLANs (the guest tags its frames): 4095, the ID
+	 * a standard port group gives it, so that it compares equal to another
+	 * trunk and unequal to one VLAN.
+	 */
+	if (n->vlan == NETMAP_UNSET && vk != NULL && strcmp(vk, "trunk") == 0)
+		n->vlan = 4095;
 	return 0;
 }
 

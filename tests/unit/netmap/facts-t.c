@@ -231,6 +231,28 @@ t_types(void)
 	bad(J("{'type': 'vsphere', 'vcenter': []}"), FY_ERR_INVAL, "vcenter: not an object", "vcenter an array");
 	bad(J("{'type': 'vsphere', 'vcenter': {'version': 7}}"), FY_ERR_INVAL, "vcenter.version: not a string",
 	    "vcenter version a number");
+	bad(J("{'type': 'vsphere', 'networks': [{'name': 'n', 'vlan_kind': 1}]}"), FY_ERR_INVAL,
+	    "networks[0].vlan_kind: not a string", "a VLAN kind a number");
+}
+
+/* A trunk (no VLAN ID, vlan_kind trunk) reads as 4095, all VLANs; other kinds as no VLAN. */
+static void
+t_vlan_kind(void)
+{
+	struct netmap_facts *f;
+
+	f = good(J("{'type': 'vsphere', 'networks': [{'name': 't', 'vlan_kind': 'trunk'},"
+	    " {'name': 'p', 'vlan_kind': 'pvlan'}, {'name': 'h', 'vlan_kind': 'per-host'},"
+	    " {'name': 'v', 'vlan': 4095, 'vlan_kind': 'vlan'}, {'name': 'w', 'vlan': 7, 'vlan_kind': 'trunk'}]}"),
+	    "networks with each VLAN kind");
+	if (f != NULL) {
+		is_int(f->networks[0].vlan, 4095, "a trunk is VLAN 4095 (all VLANs)");
+		is_int(f->networks[1].vlan, NETMAP_UNSET, "a private VLAN has none");
+		is_int(f->networks[2].vlan, NETMAP_UNSET, "per-host has none");
+		is_int(f->networks[3].vlan, 4095, "VLAN 4095 as an older gateway reports a standard trunk");
+		is_int(f->networks[4].vlan, 7, "a VLAN ID given is kept whatever the kind says");
+		netmap_facts_free(f);
+	}
 }
 
 static void
@@ -350,6 +372,7 @@ main(void)
 	t_vsphere();
 	t_qemu_and_absent();
 	t_types();
+	t_vlan_kind();
 	t_limits();
 	t_link();
 	done_testing();

@@ -435,6 +435,28 @@ t_networks(void)
 	expect_none(&f, "FY-NET-005", "a VLAN not reported is not compared");
 	fx_free(&f);
 
+	/* A trunk (all VLANs, the guest tags) is a VLAN of its own: equal to a trunk only. */
+	fx_init(&f);
+	jdel(f.src, "networks[0].vlan");
+	jset(f.src, "networks[0].vlan_kind", json_string("trunk"));
+	fx_run(&f);
+	expect(&f, "FY-NET-005", 0, "VM Network (VLAN trunk)", "VM Network (VLAN 10)", "a trunk to VLAN 10");
+	ok(strstr(msg(&f, "FY-NET-005"), "moves from VLAN trunk to VLAN 10") != NULL, "the message names the trunk: %s",
+	    msg(&f, "FY-NET-005"));
+	jdel(f.dst, "networks[0].vlan");
+	jset(f.dst, "networks[0].vlan_kind", json_string("trunk"));
+	fx_run(&f);
+	expect_none(&f, "FY-NET-005", "a trunk to a trunk");
+	jset(f.dst, "networks[0].vlan", json_integer(4095));
+	jset(f.dst, "networks[0].vlan_kind", json_string("vlan"));
+	fx_run(&f);
+	expect_none(&f, "FY-NET-005", "a trunk to a standard port group's 4095 (an older gateway's report)");
+	jdel(f.dst, "networks[0].vlan");
+	jset(f.dst, "networks[0].vlan_kind", json_string("pvlan"));
+	fx_run(&f);
+	expect_none(&f, "FY-NET-005", "a private VLAN has no ID to compare");
+	fx_free(&f);
+
 	/* MACs: kept ones against the destination's, case-blind. */
 	fx_init(&f);
 	jset(f.dst, "vms[0].nics[0].mac", json_string("00-50-56-00-00-01"));
@@ -504,6 +526,24 @@ t_dns(void)
 	fx_run(&f);
 	expect_none(&f, "FY-DNS-004", "every name looked up from both sides");
 	expect_none(&f, "FY-DNS-000", "there are names");
+	fx_free(&f);
+
+	/* An IP address is no name: neither gateway looks it up, no rule asks for it. */
+	fx_init(&f);
+	jset(f.src, "vcenter.name", json_string("::1"));
+	jset(f.dst, "vcenter.name", json_string("198.51.100.1"));
+	fx_run(&f);
+	expect_none(&f, "FY-DNS-004", "vCenters given by IPv6 and IPv4 address: no lookup expected");
+	expect_none(&f, "FY-DNS-003", "nor a reverse name compared");
+	expect_none(&f, "FY-DNS-000", "the destination host is still checked");
+	jdel(f.dst, "dns");
+	fx_run(&f);
+	expect(&f, "FY-DNS-004", -1, "destination gateway", "no lookups (1 name)", "only the host's name counts");
+	jset(f.dst, "hosts[0].name", json_string("198.51.100.11"));
+	fx_run(&f);
+	expect_none(&f, "FY-DNS-004", "no names left to look up");
+	expect(&f, "FY-DNS-000", -1, "", "", "all by address: DNS not checked");
+	ok(strstr(msg(&f, "FY-DNS-000"), "IP address") != NULL, "saying why: %s", msg(&f, "FY-DNS-000"));
 	fx_free(&f);
 }
 
@@ -763,6 +803,15 @@ t_link(void)
 	fx_run(&f);
 	expect(&f, "FY-LINK-002", 0, "10.0 GiB disks (powered off)", "1.00 Gbit/s", "a cold move copies no memory");
 	jset(f.src, "vms[0].power_state", json_string("poweredOn"));
+
+	/* A diskless VM: its memory alone, no "+ 0 bytes disks". */
+	jset(f.src, "vms[0].storage", json_array());
+	jset(f.src, "vms[0].disks", json_array());
+	fx_run(&f);
+	expect(&f, "FY-LINK-002", 0, "4.0 GiB memory", "1.00 Gbit/s", "a VM without disks");
+	ok(strstr(msg(&f, "FY-LINK-002"), "disks") == NULL, "no disks in the message: %s", msg(&f, "FY-LINK-002"));
+	fx_free(&f);
+	fx_init(&f);
 
 	f.link.goodput_bps = 0;
 	fx_run(&f);
