@@ -384,7 +384,8 @@ cmd_link_test(int argc, char **argv)
 	    json_real_value(json_object_get(r, "seconds")));
 	printf("%-22s %s (XXH3-128 %s at both ends)\n", "integrity",
 	    json_is_true(json_object_get(r, "verified")) ? "verified" : "NOT verified", ctl_js(r, "xxh128"));
-	printf("%-22s %.2f ms\n", "round trip (TCP)", json_real_value(json_object_get(r, "rtt_ms")));
+	printf("%-22s %.2f ms (%.2f ms under the test's load)\n", "round trip (TCP)",
+	    json_real_value(json_object_get(r, "rtt_ms")), json_real_value(json_object_get(r, "rtt_loaded_ms")));
 	printf("%-22s %lld segments\n", "retransmits", (long long)json_integer_value(json_object_get(r, "retransmits")));
 	printf("%-22s %lld (%s; most at once %lld)\n", "streams",
 	    (long long)json_integer_value(json_object_get(r, "streams")), ctl_js(r, "mode"),

@@ -1238,7 +1238,7 @@ read_tcp_info(struct tp_session *s)
 {
 	struct tcp_info ti;
 	socklen_t tl;
-	uint64_t retr = 0;
+	uint64_t retr = 0, acked = 0;
 	double rtt = 0;
 	int i, n = 0;
 
@@ -1252,6 +1252,11 @@ read_tcp_info(struct tp_session *s)
 		retr += ti.tcpi_total_retrans;
 		rtt += ti.tcpi_rtt / 1000.0;
 		n++;
+		if (tl >= offsetof(struct tcp_info, tcpi_bytes_acked) + sizeof(ti.tcpi_bytes_acked))
+			acked += ti.tcpi_bytes_acked;
+		if (tl >= offsetof(struct tcp_info, tcpi_min_rtt) + sizeof(ti.tcpi_min_rtt) && ti.tcpi_min_rtt > 0 &&
+		    ti.tcpi_min_rtt != ~0U && (s->stats.min_rtt_ms <= 0 || ti.tcpi_min_rtt / 1000.0 < s->stats.min_rtt_ms))
+			s->stats.min_rtt_ms = ti.tcpi_min_rtt / 1000.0;
 		s->stats.sndbuf = st->sndbuf;
 		s->stats.rcvbuf = st->rcvbuf;
 	}
@@ -1259,6 +1264,8 @@ read_tcp_info(struct tp_session *s)
 		s->stats.rtt_ms = rtt / n;
 		if (retr > s->stats.retransmits)
 			s->stats.retransmits = retr;
+		if (acked > s->stats.tcp_acked)
+			s->stats.tcp_acked = acked;	/* streams re-opened count from 0 */
 	}
 }
 

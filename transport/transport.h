@@ -141,7 +141,9 @@ struct tp_stats {
 	uint64_t chunks_resent, chunks_zero, chunks_compressed, chunks_corrupt;
 	uint64_t stream_failures, redials;
 	uint64_t retransmits;		/* TCP segments, all streams (TCP_INFO) */
-	double rtt_ms;			/* smoothed, from TCP_INFO */
+	uint64_t tcp_acked;		/* bytes TCP saw acknowledged, TLS included, all streams */
+	double rtt_ms;			/* smoothed, from TCP_INFO: under load */
+	double min_rtt_ms;		/* lowest any stream saw (tcpi_min_rtt): the path's; 0 unknown */
 	int sndbuf, rcvbuf;		/* per stream, as the kernel granted */
 	int buffers_capped;		/* the kernel's limits were below the BDP */
 	char congestion[16];
