@@ -8,5 +8,6 @@ INTEGRATION_TESTS += tests/integration/vcsim.sh
 INTEGRATION_TESTS += tests/integration/vsphere-client.sh
 INTEGRATION_TESTS += tests/integration/preflight-vsphere.sh tests/integration/preflight-dns.sh
 INTEGRATION_TESTS += tests/integration/preflight-mixed.sh
+INTEGRATION_TESTS += tests/integration/preflight-wan.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS)
