@@ -16,7 +16,8 @@
 # drop counter (a run is valid only when it is 0), and Ferry / best peer.
 # The emulator must be built: make -C BUILDDIR tests/tools/wanem.
 # Needs root, iperf3, socat, openssl, python3.  PROFILES="a b" and
-# TOOLS="ferry iperf3 socat" limit the run.
+# TOOLS="ferry iperf3 socat" limit the run; FERRY_STREAMS=N fixes Ferry's
+# stream count, FERRY_CONF adds ferryd.conf lines (\n between them).
 set -u
 B=$(cd "${1:-$(dirname "$0")/../build}" && pwd)
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -49,6 +50,7 @@ start_ferryd() {	# start_ferryd SIDE
 	mkdir -p "$d"
 	printf 'site_name %s\nlisten %s:7443\nstate_dir %s/state\nadmin_socket %s/sock\npidfile %s/pid\nlog_level warning\n' \
 		"$1" "$(wan_addr "$1")" "$d" "$d" "$d" >"$d/conf"
+	[ -z "${FERRY_CONF:-}" ] || printf '%b\n' "$FERRY_CONF" >>"$d/conf"	# e.g. "transport_congestion cubic"
 	wan_bg "$1" "$B/gateway/ferryd" -d -f "$d/conf"
 	PIDS+=("$WAN_BG_PID")
 	eval "FERRYD_$1=$WAN_BG_PID"
