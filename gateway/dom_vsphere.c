@@ -15,7 +15,6 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
-#include <arpa/inet.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -160,11 +159,7 @@ vsphere_dns_lookup(const json_t *names)
 		goto out;
 	json_array_foreach(names, i, v) {	/* once each, without case */
 		const char *s = json_string_value(v);
-		unsigned char a[sizeof(struct in6_addr)];
 		if (s == NULL || *s == '\0' || strlen(s) > 255)
-			continue;
-		/* An IP address (a vCenter or host given by one) is no name: not looked up, not reported. */
-		if (inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1)
 			continue;
 		for (k = 0; k < n; k++)
 			if (strcasecmp(j->names[k], s) == 0)

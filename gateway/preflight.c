@@ -181,9 +181,6 @@ vm_facts(struct domain *d, const char *name, struct fy_error *err)
  * SiteFacts' scope from a paired peer: {"resolve": [names]} (at most 16, each
  * a host name), the peer's management servers for this gateway to resolve
  * too.  Anything else is no request.  Lookups are appended to f's "dns".
- * An IP address is no name: an IPv6 one fails the filter below, an IPv4
- * one is skipped by vsphere_dns_lookup, and the FY-DNS rules ask for
- * neither.
  */
 void
 preflight_resolve_scope(struct site *s, json_t *f, const char *scope)

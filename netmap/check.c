@@ -6,7 +6,6 @@
  * ferry-findings(7) describes every code.
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -67,15 +66,6 @@ static const char *
 or_dash(const char *s)
 {
 	return s != NULL && *s != '\0' ? s : "not reported";
-}
-
-/* 1 when s is an IPv4 or IPv6 address, not a name to resolve. */
-static int
-ip_literal(const char *s)
-{
-	unsigned char a[sizeof(struct in6_addr)];
-
-	return inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
 }
 
 /* DNS names compare without case and without a trailing dot. */
@@ -1087,7 +1077,7 @@ static void
 rule_dns(struct ctx *c)
 {
 	struct dnsname *names;
-	size_t n = 0, nip = 0, i, k;
+	size_t n = 0, i;
 
 	if ((names = netmap_arena_array(c->a, c->ncand + 2, sizeof(*names))) == NULL) {
 		c->rc = FY_ERR_NOMEM;
@@ -1099,22 +1089,10 @@ rule_dns(struct ctx *c)
 		names[n++] = (struct dnsname){ c->dst->vc_name, "the destination vCenter" };
 	for (i = 0; i < c->ncand; i++)
 		names[n++] = (struct dnsname){ c->cand[i]->name, "a destination host" };
-	/* A server given by its IP address has no name to resolve (nor does a gateway look one up). */
-	for (i = k = 0; i < n; i++)
-		if (ip_literal(names[i].name))
-			nip++;
-		else
-			names[k++] = names[i];
-	n = k;
 	if (n == 0) {
-		if (nip > 0)
-			ADD(c, NM_DNS_000, -1, "DNS", "", "", NULL,
-			    "The management servers and destination hosts (%s to %s) are given by IP address; "
-			    "DNS is not checked.", c->src->type, c->dst->type);
-		else
-			ADD(c, NM_DNS_000, -1, "DNS", "", "", NULL,
-			    "Neither site names a management server or destination hosts (%s to %s); DNS is not "
-			    "checked.", c->src->type, c->dst->type);
+		ADD(c, NM_DNS_000, -1, "DNS", "", "", NULL,
+		    "Neither site names a management server or destination hosts (%s to %s); DNS is not checked.",
+		    c->src->type, c->dst->type);
 		return;
 	}
 	dns_side(c, c->src, "source", names, n);

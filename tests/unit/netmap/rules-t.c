@@ -527,24 +527,6 @@ t_dns(void)
 	expect_none(&f, "FY-DNS-004", "every name looked up from both sides");
 	expect_none(&f, "FY-DNS-000", "there are names");
 	fx_free(&f);
-
-	/* An IP address is no name: neither gateway looks it up, no rule asks for it. */
-	fx_init(&f);
-	jset(f.src, "vcenter.name", json_string("::1"));
-	jset(f.dst, "vcenter.name", json_string("198.51.100.1"));
-	fx_run(&f);
-	expect_none(&f, "FY-DNS-004", "vCenters given by IPv6 and IPv4 address: no lookup expected");
-	expect_none(&f, "FY-DNS-003", "nor a reverse name compared");
-	expect_none(&f, "FY-DNS-000", "the destination host is still checked");
-	jdel(f.dst, "dns");
-	fx_run(&f);
-	expect(&f, "FY-DNS-004", -1, "destination gateway", "no lookups (1 name)", "only the host's name counts");
-	jset(f.dst, "hosts[0].name", json_string("198.51.100.11"));
-	fx_run(&f);
-	expect_none(&f, "FY-DNS-004", "no names left to look up");
-	expect(&f, "FY-DNS-000", -1, "", "", "all by address: DNS not checked");
-	ok(strstr(msg(&f, "FY-DNS-000"), "IP address") != NULL, "saying why: %s", msg(&f, "FY-DNS-000"));
-	fx_free(&f);
 }
 
 static void
