@@ -1391,6 +1391,14 @@ migrate_memory(struct mig *m, struct fy_error *err)
 		if (strcmp(status, "completed") == 0) {
 			m->t_completed = fy_mono_ms();
 			log_debug("job %s: +%lld ms: pre-copy completed", m->j->id, (long long)(m->t_completed - m->t_mem));
+			if (m->sess != NULL) {
+				struct tp_stats ts;
+				tp_session_stats(m->sess, &ts);
+				log_debug("job %s: transport: %d streams, %llu bytes sent, %llu TCP retransmits, "
+				    "rtt %.1f ms (path %.1f ms), chunks resent %llu", m->j->id, ts.streams_up,
+				    (unsigned long long)ts.bytes_sent, (unsigned long long)ts.retransmits, ts.rtt_ms,
+				    ts.min_rtt_ms, (unsigned long long)ts.chunks_resent);
+			}
 			json_decref(p);
 			json_decref(ret);
 			ret = NULL;
