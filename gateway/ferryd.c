@@ -281,6 +281,15 @@ reload(const char *file)
 	    strcmp(nc.advertise, site.conf.advertise) != 0 || strcmp(nc.pidfile, site.conf.pidfile) != 0)
 		log_warnx("reload: site_name, listen, advertise, state_dir, admin_socket, admin_group "
 		    "and pidfile changes take effect at the next start");
+	/* The domain driver was built from these at start. */
+	if (strcmp(nc.domain, site.conf.domain) != 0 || strcmp(nc.qemu_binary, site.conf.qemu_binary) != 0 ||
+	    strcmp(nc.qemu_img, site.conf.qemu_img) != 0 ||
+	    strcmp(nc.qemu_datastores, site.conf.qemu_datastores) != 0 ||
+	    strcmp(nc.qemu_networks, site.conf.qemu_networks) != 0 ||
+	    strcmp(nc.vc_url, site.conf.vc_url) != 0 || strcmp(nc.vc_thumbprint, site.conf.vc_thumbprint) != 0 ||
+	    strcmp(nc.vc_credentials, site.conf.vc_credentials) != 0)
+		log_warnx("reload: domain, qemu_* and vcenter_url, _thumbprint and _credentials changes take "
+		    "effect at the next start");
 	/* Scalars are read without locks; each is a single aligned word. */
 	site.conf.log_level = nc.log_level;
 	fy_log_set_level(nc.log_level);
@@ -305,6 +314,14 @@ reload(const char *file)
 	site.conf.tp_keep_idle = nc.tp_keep_idle;	/* 0: the next sweep closes the kept sessions */
 	swap_str(&site.conf.tp_compress, &nc.tp_compress);
 	swap_str(&site.conf.tp_congestion, &nc.tp_congestion);
+	/* Read by each job as it starts its passes. */
+	site.conf.mig_downtime_ms = nc.mig_downtime_ms;
+	site.conf.mig_deadline = nc.mig_deadline;
+	site.conf.mig_stall_passes = nc.mig_stall_passes;
+	site.conf.mig_throttle_max = nc.mig_throttle_max;
+	site.conf.mig_multifd = nc.mig_multifd;
+	swap_str(&site.conf.mig_escalate, &nc.mig_escalate);
+	site.conf.vc_timeout = nc.vc_timeout;	/* per vCenter call */
 	fy_conf_free(&nc);
 	log_info("configuration reloaded from %s", file);
 }

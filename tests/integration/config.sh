@@ -71,6 +71,7 @@ nkw=$(grep -c '^\.It Cm [a-z_]* ' "$top_srcdir/man/ferryd.conf.5")
 is "$(wc -l <"$T/dump.conf")" "$nkw" "ferryd -T prints all $nkw keywords documented in ferryd.conf(5)"
 like "$(cat "$T/dump.conf")" "^token_lifetime 300s" "-T shows defaults (token_lifetime 300s)"
 like "$(cat "$T/dump.conf")" "clock_skew 120s" "-T shows clock_skew 120s"
+like "$(cat "$T/dump.conf")" "transport_keep_idle 60s" "-T shows transport_keep_idle 60s (a session kept for the next job)"
 ok "ferryd -T output is itself a valid configuration" "$FERRYD" -n -f "$T/dump.conf"
 "$FERRYD" -T -f "$T/dump.conf" >"$T/dump2.conf"
 ok "and reads back to the same settings" cmp "$T/dump.conf" "$T/dump2.conf"
@@ -111,5 +112,16 @@ ok "a version-1 database is migrated on start" site_start a
 is "$(sqlite3 -cmd ".timeout 5000" "$T/a/state/ferry.db" "PRAGMA user_version")" 3 "it is now at version 3"
 like "$(audit_of a)" "start +ok" "its audit trail survived the migration"
 ok "and verifies" ctl a audit verify
+
+# SIGHUP of the running (foreground) daemon: settings the domain was built
+# from wait for the next start, and the log says so; the others apply.
+sed -i 's/^log_level .*/log_level info/' "$C"
+printf '%s\n' "qemu_networks n1" "migrate_escalate none" >>"$C"
+kill -HUP "$(cat "$T/a/ferryd.pid")"
+for i in $(seq 1 50); do grep -qs "configuration reloaded" "$T/a/ferryd.log" && break; sleep 0.1; done
+like "$(cat "$T/a/ferryd.log")" "domain, qemu_\* and vcenter_url.* take effect at the next start" \
+	"a changed qemu_networks is logged as taking effect at the next start"
+like "$(cat "$T/a/ferryd.log")" "configuration reloaded from" "and the rest of the file is applied"
+ok "still serving after the reload" ctl a status
 check_sanitizers
 done_testing
