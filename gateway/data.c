@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/ssl.h>
 #include <xxhash.h>
 #include "config.h"
@@ -150,6 +152,10 @@ struct data_pool {
 		struct tp_session *sess;
 		int64_t since;
 	} e[POOL_MAX];
+	struct rtt_memo {		/* the last round trip measured to a peer */
+		char peer[64];
+		int64_t us;
+	} rtt[POOL_MAX];
 };
 
 int
@@ -216,6 +222,62 @@ data_pool_expire(struct site *s)
 	pool_sweep(s, NULL, 1);
 }
 
+/*
+ * The round trip to peer last measured (by a session's TCP, or by the
+ * connection that fetched a stream's token): the next session to the peer
+ * dials all its initial streams at once from it.
+ */
+static void
+rtt_memo_set(struct site *s, const char *peer, int64_t us)
+{
+	struct rtt_memo *m = NULL;
+	int i;
+
+	if (s->pool == NULL || us <= 0)
+		return;
+	pthread_mutex_lock(&s->pool->mtx);
+	for (i = 0; i < POOL_MAX; i++) {
+		if (strcmp(s->pool->rtt[i].peer, peer) == 0) {
+			m = &s->pool->rtt[i];
+			break;
+		}
+		if (m == NULL && s->pool->rtt[i].peer[0] == '\0')
+			m = &s->pool->rtt[i];
+	}
+	if (m == NULL)
+		m = &s->pool->rtt[fy_mono_ms() % POOL_MAX];	/* full: any one goes */
+	snprintf(m->peer, sizeof(m->peer), "%s", peer);
+	m->us = us;
+	pthread_mutex_unlock(&s->pool->mtx);
+}
+
+static int64_t
+rtt_memo_get(struct site *s, const char *peer)
+{
+	int64_t us = 0;
+	int i;
+
+	if (s->pool == NULL)
+		return 0;
+	pthread_mutex_lock(&s->pool->mtx);
+	for (i = 0; i < POOL_MAX; i++)
+		if (strcmp(s->pool->rtt[i].peer, peer) == 0)
+			us = s->pool->rtt[i].us;
+	pthread_mutex_unlock(&s->pool->mtx);
+	return us;
+}
+
+/* A session's path round trip, as its streams' TCP measured it, for the next one. */
+static void
+rtt_memo_from(struct site *s, struct tp_session *sess)
+{
+	struct tp_stats st;
+
+	tp_session_stats(sess, &st);
+	if (st.min_rtt_ms > 0)
+		rtt_memo_set(s, tp_session_peer(sess), (int64_t)(st.min_rtt_ms * 1000));
+}
+
 int
 data_session_take(struct site *s, const char *peer, const struct tp_config *cfg, struct tp_session **out,
     int *reused, struct fy_error *err)
@@ -259,6 +321,7 @@ data_session_release(struct site *s, struct tp_session *sess, int keep)
 
 	if (sess == NULL)
 		return;
+	rtt_memo_from(s, sess);
 	if (!keep || s->pool == NULL || s->conf.tp_keep_idle <= 0 || !tp_session_idle_ok(sess)) {
 		data_session_close(sess, 5000);
 		return;
@@ -305,7 +368,21 @@ struct dialer {
 	pthread_mutex_t mtx;		/* streams are dialled from their own threads */
 	uint8_t keys[DIAL_KEYS][TRUST_HASH_LEN];	/* the peer keys its streams were pinned to */
 	int nkeys, overflow;
+	int64_t rtt_us;			/* the round trip, known or measured while dialling; 0 unknown */
 };
+
+/* tp_config.rtt_hint: the round trip, as soon as it is known. */
+static int64_t
+dial_rtt_hint(void *arg)
+{
+	struct dialer *d = arg;
+	int64_t us;
+
+	pthread_mutex_lock(&d->mtx);
+	us = d->rtt_us;
+	pthread_mutex_unlock(&d->mtx);
+	return us;
+}
 
 /* The key a stream of d's session was pinned to. */
 static void
@@ -364,6 +441,30 @@ session_still_paired(struct site *s, struct tp_session *sess)
 	return ok;
 }
 
+/* A stream's own TLS connection, made beside the token request. */
+struct stream_conn {
+	struct site *s;
+	const char *endpoint;
+	const uint8_t *const *pins;
+	int npins, fd, r;
+	SSL *ssl;
+	uint8_t spki[TRUST_HASH_LEN];
+	struct fy_error err;
+	int64_t ms;
+};
+
+static void *
+stream_conn_main(void *arg)
+{
+	struct stream_conn *sc = arg;
+	int64_t t0 = fy_mono_ms();
+
+	sc->r = fed_dial(sc->s, sc->endpoint, sc->pins, sc->npins, TRUST_ALPN_DATA, &sc->fd, &sc->ssl, sc->spki,
+	    &sc->err);
+	sc->ms = fy_mono_ms() - t0;
+	return NULL;
+}
+
 static int
 dial(void *arg, int idx, int *fdp, SSL **sslp, char *cred, size_t credcap, char *errbuf, size_t errcap)
 {
@@ -373,14 +474,17 @@ dial(void *arg, int idx, int *fdp, SSL **sslp, char *cred, size_t credcap, char 
 	struct fy__IssueTokenResponse tr;
 	struct fy_db *db = NULL;
 	struct fy_error err;
+	struct stream_conn sc;
 	const uint8_t *pins[3];
-	uint8_t spki[TRUST_HASH_LEN];
 	char scope[32];
+	pthread_t th;
 	int64_t t0, t1, t2;
-	int n = 0, r;
+	int n = 0, r, beside = 0;
 
 	memset(&p, 0, sizeof(p));
 	memset(&err, 0, sizeof(err));
+	memset(&sc, 0, sizeof(sc));
+	sc.fd = -1;
 	if ((r = site_open_db(d->s, &db)) != 0)
 		goto out;
 	if ((r = trust_peer_by_name(db, d->peer, &p)) != 0) {
@@ -393,6 +497,17 @@ dial(void *arg, int idx, int *fdp, SSL **sslp, char *cred, size_t credcap, char 
 	if (p.has_prev && p.prev_until_ms > fy_now_ms())
 		pins[n++] = p.spki_prev;
 	/*
+	 * The stream's own connection (TCP, TLS 1.3 with the data ALPN, the
+	 * pin checked) is made beside the token request rather than after it:
+	 * the dial costs the token's three round trips and the HELLO's, not
+	 * five and one.
+	 */
+	sc.s = d->s;
+	sc.endpoint = p.endpoint;
+	sc.pins = pins;
+	sc.npins = n;
+	beside = pthread_create(&th, NULL, stream_conn_main, &sc) == 0;
+	/*
 	 * A fresh single-use "data" token from the peer's token service (the
 	 * pinned TLS connection is its authentication), every step bounded by
 	 * connect_timeout so dialling never outlasts the transport's timeouts.
@@ -401,6 +516,17 @@ dial(void *arg, int idx, int *fdp, SSL **sslp, char *cred, size_t credcap, char 
 	if ((r = fed_connect(d->s, p.endpoint, pins, n, &c, &err)) != 0)
 		goto out;
 	t1 = fy_mono_ms();
+	{
+		/* Its TCP has measured the round trip (handshakes): the session may dial the rest now. */
+		struct tcp_info ti;
+		socklen_t tl = sizeof(ti);
+		if (getsockopt(fed_client_fd(c), IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 && ti.tcpi_rtt > 0) {
+			pthread_mutex_lock(&d->mtx);
+			if (d->rtt_us <= 0)
+				d->rtt_us = ti.tcpi_rtt;
+			pthread_mutex_unlock(&d->mtx);
+		}
+	}
 	fed_client_set_timeout(c, d->s->conf.connect_timeout);
 	memset(&tr, 0, sizeof(tr));
 	snprintf(scope, sizeof(scope), "stream-%d", idx);
@@ -411,14 +537,36 @@ dial(void *arg, int idx, int *fdp, SSL **sslp, char *cred, size_t credcap, char 
 	}
 	snprintf(cred, credcap, "%s", tr.token);
 	t2 = fy_mono_ms();
-	if ((r = fed_dial(d->s, p.endpoint, pins, n, TRUST_ALPN_DATA, fdp, sslp, spki, &err)) == 0)
-		dial_note_key(d, spki);
-	log_debug("transport to %s, stream %d: connect %lld ms, token %lld ms, TLS %lld ms", d->peer, idx,
-	    (long long)(t1 - t0), (long long)(t2 - t1), (long long)(fy_mono_ms() - t2));
+	if (beside) {
+		pthread_join(th, NULL);
+		beside = 0;
+	} else
+		(void)stream_conn_main(&sc);
+	if ((r = sc.r) != 0) {
+		err = sc.err;
+		goto out;
+	}
+	dial_note_key(d, sc.spki);
+	*fdp = sc.fd;
+	*sslp = sc.ssl;
+	sc.fd = -1;
+	sc.ssl = NULL;
+	log_debug("transport to %s, stream %d: connect %lld ms, token %lld ms, stream TLS %lld ms (beside them), "
+	    "waited %lld ms more", d->peer, idx, (long long)(t1 - t0), (long long)(t2 - t1), (long long)sc.ms,
+	    (long long)(fy_mono_ms() - t2));
 out:
-	if (r != 0 && err.msg[0]) {
-		log_warnx("transport to %s, stream %d: %s", d->peer, idx, err.msg);
-		snprintf(errbuf, errcap, "%s", err.msg);
+	if (beside)
+		pthread_join(th, NULL);
+	if (sc.ssl != NULL)
+		SSL_free(sc.ssl);
+	if (sc.fd >= 0)
+		close(sc.fd);
+	if (r != 0) {
+		fy_wipe(cred, credcap);
+		if (err.msg[0]) {
+			log_warnx("transport to %s, stream %d: %s", d->peer, idx, err.msg);
+			snprintf(errbuf, errcap, "%s", err.msg);
+		}
 	}
 	fed_client_free(c);
 	trust_peer_clear(&p);
@@ -441,8 +589,10 @@ data_session_open(struct site *s, const char *peer, const struct tp_config *cfg,
 	d->s = s;
 	snprintf(d->peer, sizeof(d->peer), "%s", peer);
 	pthread_mutex_init(&d->mtx, NULL);
+	d->rtt_us = rtt_memo_get(s, peer);
 	c2 = *cfg;
 	c2.peer = d->peer;
+	c2.rtt_hint = dial_rtt_hint;
 	if ((r = tp_session_open(&c2, dial, d, out, e, sizeof(e))) != 0) {
 		/* Its streams' threads are joined by then. */
 		pthread_mutex_destroy(&d->mtx);
@@ -461,6 +611,8 @@ data_session_close(struct tp_session *sess, int timeout_ms)
 	if (sess == NULL)
 		return;
 	d = tp_session_arg(sess);
+	if (d != NULL)
+		rtt_memo_from(d->s, sess);
 	tp_session_close(sess, timeout_ms);
 	if (d != NULL) {
 		pthread_mutex_destroy(&d->mtx);

@@ -876,6 +876,12 @@ fed_client_soap(struct fed_client *c)
 	return c->soap;
 }
 
+int
+fed_client_fd(struct fed_client *c)
+{
+	return c->fd;
+}
+
 SSL *
 fed_client_ssl(struct fed_client *c)
 {

@@ -115,6 +115,7 @@ int fed_connect(struct site *, const char *endpoint, const uint8_t *const *pins,
     struct fed_client **, struct fy_error *) FY_WUR;
 void fed_client_free(struct fed_client *);
 struct soap *fed_client_soap(struct fed_client *);
+int fed_client_fd(struct fed_client *);	/* its TCP socket (TCP_INFO) */
 struct ssl_st *fed_client_ssl(struct fed_client *);
 const uint8_t *fed_client_peer_spki(struct fed_client *);
 /* Per-read/write timeout on the connection from now on. */

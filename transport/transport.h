@@ -51,6 +51,13 @@ struct tp_config {
 	uint64_t link_rate_hint;	/* bytes/s used to size buffers before measuring */
 	const char *congestion;		/* "bbr" (cubic with a warning if missing) */
 	const char *peer;		/* name for messages */
+	/*
+	 * Optional: the round trip to the peer in microseconds, or 0 while
+	 * unknown; asked (with the dial argument, no lock held) while the
+	 * first streams dial, so the rest of the initial streams are dialled
+	 * as soon as it is known instead of after the first are up.
+	 */
+	int64_t (*rtt_hint)(void *dial_arg);
 };
 void tp_config_defaults(struct tp_config *);
 

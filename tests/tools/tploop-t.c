@@ -11,6 +11,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -174,11 +175,15 @@ tls_to_listener(int fd)
 	return ssl;
 }
 
+static volatile int dial_delay_ms;	/* hint_test: a dial that takes as long as a WAN's */
+
 static int
 dial(void *arg, int idx, int *fdp, SSL **sslp, char *cred, size_t cap, char *err, size_t errcap)
 {
 	(void)arg;
 	(void)idx;
+	if (dial_delay_ms > 0)
+		(void)poll(NULL, 0, dial_delay_ms);
 	if ((*fdp = tcp_to_listener()) < 0 || (*sslp = tls_to_listener(*fdp)) == NULL) {
 		snprintf(err, errcap, "loopback dial failed");
 		if (*fdp >= 0)
@@ -201,6 +206,54 @@ wait_seen(int ms)
 		if (pthread_cond_timedwait(&cv, &mtx, &ts) != 0)
 			break;
 	pthread_mutex_unlock(&mtx);
+}
+
+/* A caller's round-trip hint: 100 ms once asked twice (the first streams are dialling by then). */
+static int hint_calls;
+static int64_t
+hint_100ms(void *arg)
+{
+	(void)arg;
+	return ++hint_calls >= 2 ? 100000 : 0;
+}
+
+/*
+ * The initial stream count comes from the round trip.  On loopback the
+ * first streams measure next to nothing, so only min_streams open; with a
+ * hint of 100 ms the rest are dialled at once and are up when open returns.
+ */
+static void
+hint_test(void)
+{
+	struct tp_config cfg;
+	struct tp_session *s = NULL;
+	struct tp_stats st;
+	char err[200];
+
+	tp_config_defaults(&cfg);
+	cfg.min_streams = 2;
+	cfg.max_streams = 6;
+	if (tp_session_open(&cfg, dial, NULL, &s, err, sizeof(err)) != 0) {
+		ok(0, "no hint: session opens (%s)", err);
+		return;
+	}
+	tp_session_stats(s, &st);
+	ok(st.streams_target == 2 && st.streams_up == 2, "no hint, loopback: min_streams (2) open (%d up of %d)",
+	    st.streams_up, st.streams_target);
+	tp_session_close(s, 2000);
+	cfg.rtt_hint = hint_100ms;
+	dial_delay_ms = 100;	/* the first streams are still dialling when the hint comes */
+	if (tp_session_open(&cfg, dial, NULL, &s, err, sizeof(err)) != 0) {
+		dial_delay_ms = 0;
+		ok(0, "hint: session opens (%s)", err);
+		return;
+	}
+	dial_delay_ms = 0;
+	tp_session_stats(s, &st);
+	ok(hint_calls >= 2, "the hint was asked while the first streams dialled (%d times)", hint_calls);
+	ok(st.streams_target > 2 && st.streams_up == st.streams_target,
+	    "a 100 ms hint: %d streams, all up when open returns (%d up)", st.streams_target, st.streams_up);
+	tp_session_close(s, 2000);
 }
 
 /* Send n bytes made by fill(); check the acceptor's digest and count. */
@@ -533,6 +586,7 @@ main(void)
 	inject_corrupt();
 	cfg.min_streams = cfg.max_streams = 2;
 	tunnel_test(&cfg);
+	hint_test();
 
 	trust_identity_free(a);
 	trust_identity_free(b);
