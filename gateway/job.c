@@ -1189,11 +1189,12 @@ linkup_main(void *arg)
 	 * The channel window bounds what is in flight when QEMU stops the
 	 * guest: three bandwidth-delay products (one is not enough to ride
 	 * out a loss on a long link), the round trip as the streams' TCP
-	 * measured it while they opened (or a recent link test's).
+	 * measured it (the path's: the lowest any stream saw; a kept session's
+	 * smoothed one is its last job's under load), or a recent link test's.
 	 */
 	tp_session_stats(m->sess, &st);
-	if (lu->known_age_ms < 0 && st.rtt_ms > 0)
-		m->rtt_us = (int64_t)(st.rtt_ms * 1000);
+	if (lu->known_age_ms < 0 && (st.min_rtt_ms > 0 || st.rtt_ms > 0))
+		m->rtt_us = (int64_t)((st.min_rtt_ms > 0 ? st.min_rtt_ms : st.rtt_ms) * 1000);
 	if (m->rtt_us > 0) {
 		uint64_t w = (uint64_t)m->s->conf.tp_link_rate * 1000000 / 8 * 3 * (uint64_t)m->rtt_us / 1000000;
 		if (w < 2 * lu->cfg.chunk_size)
@@ -1203,7 +1204,8 @@ linkup_main(void *arg)
 			tp_session_limit_window(m->sess, w);
 		}
 	}
-	m->window = lu->cfg.window;
+	tp_session_stats(m->sess, &st);
+	m->window = st.window > 0 ? (size_t)st.window : lu->cfg.window;	/* a kept session's may be smaller */
 	if (lu->known_age_ms >= 0)
 		m->link_mbit = mbit;
 	return NULL;

@@ -1368,7 +1368,7 @@ open_hint(struct tp_session *s)
 			break;
 		timed_wait(s, 5);
 	}
-	n = streams_for_rtt(s, (double)us / 1e6, 0);
+	n = streams_for_rtt(s, (double)us / 1e6, 1);	/* the only count of this open: initial_streams() is skipped */
 	log_debug("transport to %s: round trip %.1f ms known while dialling: %d streams", s->peer, (double)us / 1000,
 	    n);
 	if (n > s->target) {
@@ -2261,6 +2261,7 @@ tp_session_stats(struct tp_session *s, struct tp_stats *out)
 	read_tcp_info(s);
 	s->stats.streams_up = s->nup;
 	s->stats.streams_target = s->target;
+	s->stats.window = s->peer_window;
 	*out = s->stats;
 	pthread_mutex_unlock(&s->mtx);
 }

@@ -152,6 +152,7 @@ struct tp_stats {
 	double rtt_ms;			/* smoothed, from TCP_INFO: under load */
 	double min_rtt_ms;		/* lowest any stream saw (tcpi_min_rtt): the path's; 0 unknown */
 	int sndbuf, rcvbuf;		/* per stream, as the kernel granted */
+	uint64_t window;		/* a channel's send window now (tp_session_limit_window) */
 	int buffers_capped;		/* the kernel's limits were below the BDP */
 	char congestion[16];
 	char last_error[320];
