@@ -223,9 +223,9 @@ data_pool_expire(struct site *s)
 }
 
 /*
- * The round trip to peer last measured (by a session's TCP, or by the
- * connection that fetched a stream's token): the next session to the peer
- * dials all its initial streams at once from it.
+ * The path round trip to peer its last session's TCP measured (recorded
+ * as every initiated session is closed: data_session_close): the next
+ * session to the peer dials all its initial streams at once from it.
  */
 static void
 rtt_memo_set(struct site *s, const char *peer, int64_t us)
@@ -265,17 +265,6 @@ rtt_memo_get(struct site *s, const char *peer)
 			us = s->pool->rtt[i].us;
 	pthread_mutex_unlock(&s->pool->mtx);
 	return us;
-}
-
-/* A session's path round trip, as its streams' TCP measured it, for the next one. */
-static void
-rtt_memo_from(struct site *s, struct tp_session *sess)
-{
-	struct tp_stats st;
-
-	tp_session_stats(sess, &st);
-	if (st.min_rtt_ms > 0)
-		rtt_memo_set(s, tp_session_peer(sess), (int64_t)(st.min_rtt_ms * 1000));
 }
 
 int
@@ -321,7 +310,6 @@ data_session_release(struct site *s, struct tp_session *sess, int keep)
 
 	if (sess == NULL)
 		return;
-	rtt_memo_from(s, sess);
 	if (!keep || s->pool == NULL || s->conf.tp_keep_idle <= 0 || !tp_session_idle_ok(sess)) {
 		data_session_close(sess, 5000);
 		return;
@@ -611,8 +599,12 @@ data_session_close(struct tp_session *sess, int timeout_ms)
 	if (sess == NULL)
 		return;
 	d = tp_session_arg(sess);
-	if (d != NULL)
-		rtt_memo_from(d->s, sess);
+	if (d != NULL) {
+		struct tp_stats st;
+		tp_session_stats(sess, &st);
+		if (st.min_rtt_ms > 0)
+			rtt_memo_set(d->s, d->peer, (int64_t)(st.min_rtt_ms * 1000));
+	}
 	tp_session_close(sess, timeout_ms);
 	if (d != NULL) {
 		pthread_mutex_destroy(&d->mtx);

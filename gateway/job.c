@@ -1262,6 +1262,41 @@ escalate(struct mig *m, const char *what, long long throttle_max, const char *wh
 }
 
 /*
+ * QEMU's rate for a pass counts the pass's fixed costs (the bitmap sync,
+ * its waits on a loaded host): with little left per pass, as with a
+ * throttled guest, it reads far below the link's, and QEMU's switch-over
+ * threshold (that rate times downtime-limit) and our estimate (exp) read
+ * a stun that sending what is left would not take.  Seen in CI: 0.5 MB
+ * left per 1 s pass at 99% throttle, "1234 ms", never switching over.
+ * When what is left (rem) fits the limit at the link's rate (a recent
+ * measurement, the bulk pass's, or QEMU's cap) and QEMU's rate reads
+ * under half of it, raise QEMU's downtime-limit to what its own rate
+ * needs, at most 20 times the limit: it switches over, and the downtime
+ * it measures is reported as always.  1 when raised.
+ */
+static int
+switch_by_link(struct mig *m, json_int_t pass, json_int_t rem, json_int_t exp, double mbps, long long downtime)
+{
+	long long lr = m->link_mbit > 0 && m->link_mbit < m->bw_mbit ? m->link_mbit : m->bw_mbit;
+	json_int_t lim = exp * 3 / 2 > 20 * downtime ? 20 * downtime : exp * 3 / 2, at_link;
+	struct fy_error e = { 0, "" };
+
+	if (lr <= 0 || rem <= 0 || mbps <= 0 || mbps * 2 >= (double)lr || lim <= downtime)
+		return 0;
+	if ((at_link = (json_int_t)((double)rem * 8 / ((double)lr * 1000))) > downtime)
+		return 0;
+	if (qmp_exec(m->q, "migrate-set-parameters", json_pack("{s:I}", "downtime-limit", lim), NULL,
+	    JOB_QMP_MS, &e) != 0) {
+		log_warnx("job %s: cannot raise QEMU's downtime-limit: %s", m->j->id, e.msg);
+		return 0;
+	}
+	(void)job_record(m->j, "perform", NULL, "pass %lld: %lld KiB left, about %lld ms at the link's %lld "
+	    "Mbit/s, but QEMU's rate for the pass is %.0f Mbit/s; its downtime-limit raised to %lld ms so it "
+	    "switches over", (long long)pass, (long long)(rem >> 10), (long long)at_link, lr, mbps, (long long)lim);
+	return 1;
+}
+
+/*
  * Memory pre-copy with the convergence policy: when QEMU's expected
  * downtime stays above the limit for stall_passes passes, take the next
  * step of migrate_escalate (CPU throttling up to the bound, then xbzrle);
@@ -1468,38 +1503,8 @@ migrate_memory(struct mig *m, struct fy_error *err)
 			 */
 			stalled = exp > downtime && (last_exp <= 0 || exp * 5 > last_exp * 4) ? stalled + 1 : 0;
 			last_exp = exp;
-			/*
-			 * QEMU's rate for a pass counts the pass's fixed costs (the
-			 * bitmap sync, its waits on a loaded host): with little left
-			 * per pass, as with a throttled guest, it reads far below the
-			 * link's, and QEMU's switch-over threshold (that rate times
-			 * downtime-limit) and the estimate above read a stun that
-			 * sending what is left would not take.  Seen in CI: 0.5 MB
-			 * left per 1 s pass at 99% throttle, "1234 ms", never
-			 * switching over.  When what is left fits the limit at the
-			 * link's rate (a recent measurement, the bulk pass's, or
-			 * QEMU's cap), raise QEMU's downtime-limit once to what its
-			 * own rate needs, at most 20 times the limit: it switches
-			 * over, and the downtime it measures is reported as always.
-			 */
-			if (exp > downtime && !raised && rem > 0 && mbps > 0) {
-				long long lr = m->link_mbit > 0 && m->link_mbit < m->bw_mbit ? m->link_mbit : m->bw_mbit;
-				json_int_t at_link = lr > 0 ? (json_int_t)((double)rem * 8 / ((double)lr * 1000)) : downtime + 1;
-				json_int_t lim = exp * 3 / 2 > 20 * downtime ? 20 * downtime : exp * 3 / 2;
-				if (at_link <= downtime && mbps * 2 < (double)lr && lim > downtime) {
-					struct fy_error e2 = { 0, "" };
-					raised = 1;
-					if (qmp_exec(m->q, "migrate-set-parameters", json_pack("{s:I}", "downtime-limit", lim),
-					    NULL, JOB_QMP_MS, &e2) == 0) {
-						stalled = 0;
-						(void)job_record(m->j, "perform", NULL, "pass %lld: %lld KiB left, about %lld ms at "
-						    "the link's %lld Mbit/s, but QEMU's rate for the pass is %.0f Mbit/s; its "
-						    "downtime-limit raised to %lld ms so it switches over", (long long)pass,
-						    (long long)(rem >> 10), (long long)at_link, lr, mbps, (long long)lim);
-					} else
-						log_warnx("job %s: cannot raise QEMU's downtime-limit: %s", m->j->id, e2.msg);
-				}
-			}
+			if (exp > downtime && !raised && (raised = switch_by_link(m, pass, rem, exp, mbps, downtime)))
+				stalled = 0;
 			{
 				/* A throttle QEMU just raised gets its passes before it is judged. */
 				json_int_t thr_now = 0;
