@@ -43,7 +43,7 @@ const struct fy_cfg_ent fy_conf_table[] = {
 	{ "transport_rate_limit", FY_CFG_INT, O(tp_rate_limit), "0", 0, 1000000, "Mbit/s per session, 0 = none" },
 	{ "transport_stream_timeout", FY_CFG_DURATION, O(tp_stream_timeout), "10s", 1, 600, "silence before a stream is dropped" },
 	{ "transport_dead_timeout", FY_CFG_DURATION, O(tp_dead_timeout), "30s", 1, 3600, "no stream this long: session fails" },
-	{ "transport_keep_idle", FY_CFG_DURATION, O(tp_keep_idle), "0", 0, 3600, "keep a job's session this long for the next job (0: close)" },
+	{ "transport_keep_idle", FY_CFG_DURATION, O(tp_keep_idle), "60s", 0, 3600, "keep a job's session this long for the next job (0: close)" },
 	{ "transport_link_rate", FY_CFG_INT, O(tp_link_rate), "1000", 1, 1000000, "Mbit/s assumed before measuring: buffers, pacing floor" },
 	{ "transport_congestion", FY_CFG_STR, O(tp_congestion), "bbr", 0, 0, "TCP congestion control per stream" },
 	{ "domain", FY_CFG_STR, O(domain), "qemu", 0, 0, "management domain: qemu (built in) or vsphere" },

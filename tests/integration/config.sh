@@ -71,6 +71,7 @@ nkw=$(grep -c '^\.It Cm [a-z_]* ' "$top_srcdir/man/ferryd.conf.5")
 is "$(wc -l <"$T/dump.conf")" "$nkw" "ferryd -T prints all $nkw keywords documented in ferryd.conf(5)"
 like "$(cat "$T/dump.conf")" "^token_lifetime 300s" "-T shows defaults (token_lifetime 300s)"
 like "$(cat "$T/dump.conf")" "clock_skew 120s" "-T shows clock_skew 120s"
+like "$(cat "$T/dump.conf")" "transport_keep_idle 60s" "-T shows transport_keep_idle 60s (a session kept for the next job)"
 ok "ferryd -T output is itself a valid configuration" "$FERRYD" -n -f "$T/dump.conf"
 "$FERRYD" -T -f "$T/dump.conf" >"$T/dump2.conf"
 ok "and reads back to the same settings" cmp "$T/dump.conf" "$T/dump2.conf"

@@ -126,32 +126,28 @@ ok "nothing of vm4 was left at b" test ! -e "$T/ds-b/vm4-0.qcow2" -a ! -e "$T/b/
 ok "vm4 stopped" ctl a vm stop vm4 --force
 
 # ---------------------------------------------------------------- convergence
+# The busy guest rewrites a 45 MiB working set at about 40 MB/s: at
+# 120 Mbit/s no pass gets under the default 300 ms limit unless its CPU is
+# throttled.  Throttled to 99 % it still dirties 0.5-2 MB per pass; at the
+# 96-120 Mbit/s the link gives here (the sanitizer build, a loaded host)
+# that is 40-170 ms to send, so a 100 ms limit would test the host's speed,
+# not the policy.
 ok "busy vm3 defined and started at a" define a vm3 "$T/busy.img"
 ok "vm3 beats" wait_beats a vm3 3
 fails "vm3 does not converge at 120 Mbit/s with escalation off" ctl a migrate vm3 --to b --network-map net-a=net-b \
-	--bandwidth 120 --downtime-ms 100 --escalate none --wait
+	--bandwidth 120 --downtime-ms 300 --escalate none --wait
 like "$(cat "$T/last.out")" "did not converge" "the job says it did not converge"
+like "$(ctl a job show "$(job_of "$T/last.out")")" "transport is up \\(kept from an earlier job\\)" \
+	"the job took the session the job before it to b left open (transport_keep_idle, 60 s by default)"
 ok "vm3 still runs at a only" one_site vm3 a
 ok "vm3 still beats at a" wait_beats a vm3 3
-# Not in the sanitizer build: there, with the guest throttled to 99 %, the
-# expected downtime stayed at 0.5-1.4 s for 3 of about 6 runs (each pass's
-# fixed cost through the slower sanitized gateways; open in issue 4).  The
-# plain build asserts it every run.
-if ldd "$top_builddir/gateway/ferryd" 2>/dev/null | grep -q libasan; then
-	for d in "with the policy (CPU throttling up to 99%) it converges" "the summary says the policy throttled the guest" \
-	    "the throttled guest's memory arrived intact" "vm3 runs at b only" "vm3 beats at b"; do
-		_n=$((_n + 1)); echo "ok $_n # skip sanitizer build: $d"
-	done
-	ok "vm3 stopped at a" ctl a vm stop vm3 --force
-else
-	ok "with the policy (CPU throttling up to 99%) it converges" ctl a migrate vm3 --to b --network-map net-a=net-b \
-		--bandwidth 120 --downtime-ms 100 --escalate throttle --verify --wait
-	like "$(cat "$T/last.out")" "escalated +throttle" "the summary says the policy throttled the guest"
-	like "$(cat "$T/last.out")" "memory digests equal" "the throttled guest's memory arrived intact"
-	ok "vm3 runs at b only" one_site vm3 b
-	ok "vm3 beats at b" wait_beats b vm3 3
-	ok "vm3 stopped at b" ctl b vm stop vm3 --force
-fi
+ok "with the policy (CPU throttling up to 99%) it converges" ctl a migrate vm3 --to b --network-map net-a=net-b \
+	--bandwidth 120 --downtime-ms 300 --escalate throttle --verify --wait
+like "$(cat "$T/last.out")" "escalated +throttle" "the summary says the policy throttled the guest"
+like "$(cat "$T/last.out")" "memory digests equal" "the throttled guest's memory arrived intact"
+ok "vm3 runs at b only" one_site vm3 b
+ok "vm3 beats at b" wait_beats b vm3 3
+ok "vm3 stopped at b" ctl b vm stop vm3 --force
 
 # ---------------------------------------------------------------- cancel
 ok "a slow migration of vm1 starts" ctl a migrate vm1 --to b --network-map net-a=net-b --bandwidth 8
