@@ -163,6 +163,8 @@ int jobs_init(struct site *, struct fy_error *) FY_WUR;
 void jobs_fini(struct site *);
 /* A full measurement of a peer's link (link test, a job's probe): jobs in the next minutes use it. */
 void jobs_link_note(struct site *, const char *peer, long long mbit, int64_t rtt_us);
+/* Keep a federation connection to peer (the caller's no more) for the next job's Prepare. */
+void jobs_client_keep(struct site *, const char *peer, struct fed_client *, const char *from);
 /* The federation API's migration calls, at the destination (peer = the verified caller). */
 struct job_outcome {
 	char phase[24], outcome[24], error[400];

@@ -86,19 +86,20 @@ struct jobs {
 		int64_t rtt_us, at_ms;
 	} links[8];
 	/*
-	 * The federation connection of each peer's last job, kept (within
-	 * finish_max_age) for the next job's Prepare: a token call on it
-	 * instead of TCP, TLS and the token (two round trips fewer).
+	 * The federation connection of each peer's last job or pre-flight,
+	 * kept (within client_max_age) for the next job's Prepare: a token
+	 * call on it instead of TCP, TLS and the token (two round trips fewer).
 	 */
 	struct kept_client {
 		char peer[64];
+		char from[48];		/* "job m-...", "a pre-flight" */
 		struct fed_client *c;
 		int64_t at_ms;
 	} kept[8];
 };
 
 static const char *dest_claim_end(struct job *, const char *by);
-static struct fed_client *client_take(struct site *, const char *peer);
+static struct fed_client *client_take(struct site *, const char *peer, char *from, size_t cap);
 static int client_still_paired(struct site *, const char *peer, struct fed_client *);
 
 static const char *hold_at;		/* FERRYD_TEST_HOLD: fault-injection point (tests only) */
@@ -606,6 +607,7 @@ struct mig {
 	size_t window;
 	int auto_bw;
 	int sess_reused;		/* the session was kept from an earlier job */
+	char prep_from[48];		/* Prepare's connection was kept from this ("": its own) */
 	char digest[80];
 	char escalated[64];
 };
@@ -1582,7 +1584,8 @@ send_prepare(struct mig *m, struct fy_error *err)
 		r = fy_fail(err, FY_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if ((c = client_take(m->s, m->j->peer)) != NULL && !client_still_paired(m->s, m->j->peer, c)) {
+	if ((c = client_take(m->s, m->j->peer, m->prep_from, sizeof(m->prep_from))) != NULL &&
+	    !client_still_paired(m->s, m->j->peer, c)) {
 		fed_client_free(c);
 		c = NULL;
 	}
@@ -1594,8 +1597,11 @@ send_prepare(struct mig *m, struct fy_error *err)
 	if (c != NULL) {
 		fed_client_set_timeout(c, 120);
 		r = 0;
-	} else if ((r = peer_client(m->s, m->j->peer, 120, &c, err)) != 0)
-		goto out;
+	} else {
+		m->prep_from[0] = '\0';
+		if ((r = peer_client(m->s, m->j->peer, 120, &c, err)) != 0)
+			goto out;
+	}
 	log_debug("job %s: +%lld ms: connected to %s for Prepare", m->j->id, (long long)(fy_mono_ms() - m->t_start),
 	    m->j->peer);
 	memset(&pr, 0, sizeof(pr));
@@ -1641,10 +1647,11 @@ finish_max_age(const struct mig *m)
 
 /*
  * Keep c (the caller's no more) for the next job to peer, in peer's slot,
- * else an empty one, else the oldest (an expired one when there is one).
+ * else an empty one, else the oldest (an expired one when there is one);
+ * from says where it came from, for the next job's events.
  */
 static void
-client_keep(struct site *s, const char *peer, struct fed_client *c)
+client_keep(struct site *s, const char *peer, struct fed_client *c, const char *from)
 {
 	struct jobs *js = s->jobs;
 	struct fed_client *old = NULL;
@@ -1652,6 +1659,10 @@ client_keep(struct site *s, const char *peer, struct fed_client *c)
 
 	if (c == NULL)
 		return;
+	if (js == NULL) {
+		fed_client_free(c);
+		return;
+	}
 	pthread_mutex_lock(&js->mtx);
 	if (js->stopping) {
 		/* jobs_fini has taken the slots or is about to. */
@@ -1673,6 +1684,7 @@ client_keep(struct site *s, const char *peer, struct fed_client *c)
 		slot = empty >= 0 ? empty : oldest;
 	old = js->kept[slot].c;
 	snprintf(js->kept[slot].peer, sizeof(js->kept[slot].peer), "%s", peer);
+	snprintf(js->kept[slot].from, sizeof(js->kept[slot].from), "%s", from);
 	js->kept[slot].c = c;
 	js->kept[slot].at_ms = fy_mono_ms();
 	pthread_mutex_unlock(&js->mtx);
@@ -1698,9 +1710,19 @@ client_still_paired(struct site *s, const char *peer, struct fed_client *c)
 	return ok;
 }
 
-/* A kept connection to peer young enough to use (peer NULL: drop the stale ones); NULL if none. */
+/* The pre-flight's connection to peer, for a migration that follows it (see client_keep). */
+void
+jobs_client_keep(struct site *s, const char *peer, struct fed_client *c, const char *from)
+{
+	client_keep(s, peer, c, from);
+}
+
+/*
+ * A kept connection to peer young enough to use, where it came from in
+ * from (peer NULL: drop the stale ones); NULL if none.
+ */
 static struct fed_client *
-client_take(struct site *s, const char *peer)
+client_take(struct site *s, const char *peer, char *from, size_t cap)
 {
 	struct jobs *js = s->jobs;
 	struct fed_client *c = NULL, *stale[8];
@@ -1712,9 +1734,11 @@ client_take(struct site *s, const char *peer)
 			continue;
 		if (fy_mono_ms() - js->kept[i].at_ms >= client_max_age(s))
 			stale[n++] = js->kept[i].c;
-		else if (peer != NULL && c == NULL && strcmp(js->kept[i].peer, peer) == 0)
+		else if (peer != NULL && c == NULL && strcmp(js->kept[i].peer, peer) == 0) {
 			c = js->kept[i].c;
-		else
+			if (from != NULL)
+				snprintf(from, cap, "%s", js->kept[i].from);
+		} else
 			continue;
 		js->kept[i].c = NULL;
 	}
@@ -1994,9 +2018,10 @@ source_run(struct mig *m)
 	}
 	hold("prepared");
 	/* Perform: our relay sockets, then QEMU. */
-	if ((r = job_record(j, "perform", NULL, "%s prepared the incoming VM; the transport is up%s: %s, "
-	    "round trip %.1f ms, channel window %zu KiB", j->peer, m->sess_reused ? " (kept from an earlier job)" : "",
-	    buf, (double)m->rtt_us / 1000, m->window >> 10)) != 0) {
+	if ((r = job_record(j, "perform", NULL, "%s prepared the incoming VM%s%s%s; the transport is up%s: %s, "
+	    "round trip %.1f ms, channel window %zu KiB", j->peer, m->prep_from[0] ? " (asked over the connection "
+	    "kept from " : "", m->prep_from, m->prep_from[0] ? ")" : "", m->sess_reused ? " (kept from an earlier job "
+	    "or link test)" : "", buf, (double)m->rtt_us / 1000, m->window >> 10)) != 0) {
 		fy_fail(&err, r, "cannot record the phase");
 		goto fail;
 	}
@@ -2098,7 +2123,8 @@ source_run(struct mig *m)
 				break;
 			fy_sleep_ms(50);
 		}
-		client_keep(s, j->peer, qc);	/* for the next job's Prepare */
+		snprintf(buf, sizeof(buf), "job %s", j->id);
+		client_keep(s, j->peer, qc, buf);	/* for the next job's Prepare */
 		summary_set(m, "succeeded", resumed_ms, o.first_line_ms);
 	}
 	(void)job_record(j, "done", "succeeded", "%s runs at %s", j->vm, j->peer);
@@ -2832,7 +2858,7 @@ hk_main(void *arg)
 				list[n++] = job_ref(j);
 		pthread_mutex_unlock(&js->mtx);
 		data_pool_expire(s);
-		(void)client_take(s, NULL);	/* kept connections past their age go */
+		(void)client_take(s, NULL, NULL, 0);	/* kept connections past their age go */
 		for (i = 0; i < n; i++) {
 			struct vm_status st;
 			struct fy_error e = { 0, "" };

@@ -296,9 +296,13 @@ fail:
 	return NULL;
 }
 
-/* The peer's facts over the federation API (its inventory, gathered by its own driver). */
+/*
+ * The peer's facts over the federation API (its inventory, gathered by its
+ * own driver).  The connection is kept for a migration that follows (from:
+ * what asked, for its events).
+ */
 static json_t *
-peer_facts(struct site *s, const char *peer, const char *scope, char **text, struct fy_error *err)
+peer_facts(struct site *s, const char *peer, const char *scope, const char *from, char **text, struct fy_error *err)
 {
 	struct fed_client *c = NULL;
 	struct trust_peer p;
@@ -324,10 +328,15 @@ peer_facts(struct site *s, const char *peer, const char *scope, char **text, str
 		fed_client_free(c);
 		return NULL;
 	}
-	if (fr.facts == NULL || (*text = strdup(fr.facts)) == NULL)
+	if (fr.facts == NULL || (*text = strdup(fr.facts)) == NULL) {
 		fy_fail(err, FY_ERR_PROTO, "%s sent no facts", peer);
-	fed_client_free(c);
-	return *text != NULL ? json_true() : NULL;
+		fed_client_free(c);
+		return NULL;
+	}
+	/* A migration that follows the pre-flight asks its Prepare over this one (two round trips fewer). */
+	soap_end(fed_client_soap(c));
+	jobs_client_keep(s, peer, c, from);
+	return json_true();
 }
 
 /*
@@ -546,7 +555,7 @@ op_preflight(struct site *s, const struct admin_caller *who, json_t *args, struc
 		}
 		scope = sc != NULL ? json_dumps(sc, JSON_COMPACT) : NULL;
 		json_decref(sc);
-		r_pf = peer_facts(s, to, scope != NULL ? scope : "{}", &dst_text, err) == NULL;
+		r_pf = peer_facts(s, to, scope != NULL ? scope : "{}", "a pre-flight", &dst_text, err) == NULL;
 		free(scope);
 		if (r_pf)
 			goto out;
@@ -636,7 +645,7 @@ op_inventory(struct site *s, const struct admin_caller *who, json_t *args, struc
 	(void)who;
 	if (peer == NULL || strcmp(peer, s->conf.site_name) == 0)
 		return preflight_facts(s, NULL, err);
-	if (peer_facts(s, peer, "{}", &text, err) == NULL)
+	if (peer_facts(s, peer, "{}", "an inventory request", &text, err) == NULL)
 		return NULL;
 	/* What a peer sends is checked as pre-flight would check it before it is shown. */
 	if (netmap_facts_parse(text, strlen(text), &f, e, sizeof(e)) != 0) {

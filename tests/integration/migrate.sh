@@ -58,6 +58,8 @@ is "$(ctl b --json vm show vm1 | sed -n 's/.*"mac": "\([0-9a-f:]*\)".*/\1/p' | h
 is "$(ctl b --json vm show vm1 | sed -n 's/.*"network": "\([^"]*\)".*/\1/p' | head -n 1)" "net-b" "its NIC is on the mapped network"
 job=$(ctl a --json jobs | sed -n 's/.*"id": "\(m-[0-9a-f]*\)".*/\1/p' | head -n 1)
 like "$(ctl a job show "$job")" "confirm .*removing the copy" "job show at a lists the phases up to confirm"
+like "$(ctl a job show "$job")" "b prepared the incoming VM; the transport is up:" \
+	"a first job to b opened its own connection and transport (nothing kept to name)"
 like "$(ctl b job show "$job")" "resumed here" "job show at b says it resumed there"
 like "$(ctl b jobs)" "$job +destination +vm1 +a +done +succeeded" "jobs at b lists the incoming job"
 like "$(audit_of a)" "migrate-out +succeeded" "a's audit trail has the job"
@@ -99,6 +101,9 @@ ok "vm2 still runs at a only" one_site vm2 a
 # Hold the source after Finish so both copies of the disk can be compared.
 site_stop a
 FERRYD_TEST_HOLD=after-finish site_start a
+# The documented flow: a pre-flight, then the move, which takes its connection and session.
+ok "a pre-flight of vm2 (1 s link test)" ctl a preflight vm2 --to b --network-map net-a=net-b --datastore-map ds-a=ds-b \
+	--link-seconds 1
 ok "migrate vm2 with its disk" ctl a migrate vm2 --to b --network-map net-a=net-b --datastore-map ds-a=ds-b --verify
 job=$(job_of "$T/last.out")
 ok "the job reaches finish" wait_phase a "$job" finish
@@ -108,6 +113,9 @@ ok "the mirrored disk equals the source's (qemu-img compare)" qemu-img compare -
 is "$(wait_job a "$job")" succeeded "the disk migration succeeded"
 ok "vm2 runs at b only" one_site vm2 b
 ok "the source's disk was removed after confirm" test ! -e "$T/ds-a/vm2-0.qcow2"
+like "$(ctl a job show "$job")" "prepared the incoming VM \\(asked over the connection kept from a pre-flight\\); the \
+transport is up \\(kept from an earlier job or link test\\)" "the move asked its Prepare over the pre-flight's connection \
+and took its link test's session"
 ok "the data written before is there at b" qemu-io -r -U -f qcow2 -c "read -P 0x5a 0 4M" -c "read -P 0xa5 20M 1M" \
 	"$T/ds-b/vm2-0.qcow2"
 site_stop a
@@ -137,7 +145,7 @@ ok "vm3 beats" wait_beats a vm3 3
 fails "vm3 does not converge at 120 Mbit/s with escalation off" ctl a migrate vm3 --to b --network-map net-a=net-b \
 	--bandwidth 120 --downtime-ms 300 --escalate none --wait
 like "$(cat "$T/last.out")" "did not converge" "the job says it did not converge"
-like "$(ctl a job show "$(job_of "$T/last.out")")" "transport is up \\(kept from an earlier job\\)" \
+like "$(ctl a job show "$(job_of "$T/last.out")")" "transport is up \\(kept from an earlier job or link test\\)" \
 	"the job took the session the job before it to b left open (transport_keep_idle, 60 s by default)"
 ok "vm3 still runs at a only" one_site vm3 a
 ok "vm3 still beats at a" wait_beats a vm3 3
