@@ -386,7 +386,16 @@ cmd_link_test(int argc, char **argv)
 	    json_is_true(json_object_get(r, "verified")) ? "verified" : "NOT verified", ctl_js(r, "xxh128"));
 	printf("%-22s %.2f ms (%.2f ms under the test's load)\n", "round trip (TCP)",
 	    json_real_value(json_object_get(r, "rtt_ms")), json_real_value(json_object_get(r, "rtt_loaded_ms")));
-	printf("%-22s %lld segments\n", "retransmits", (long long)json_integer_value(json_object_get(r, "retransmits")));
+	printf("%-22s %lld segments (under the test's load: they include its own overflow of the bottleneck's "
+	    "queue)\n", "retransmits", (long long)json_integer_value(json_object_get(r, "retransmits")));
+	if (json_is_number(json_object_get(r, "loss_pct"))) {
+		json_t *p = json_object_get(r, "probe");
+		printf("%-22s %.2f %% (a paced probe after the test: %lld bytes at %.1f Mbit/s, %lld segments resent)\n",
+		    "loss", json_number_value(json_object_get(r, "loss_pct")),
+		    (long long)json_integer_value(json_object_get(p, "bytes")),
+		    json_number_value(json_object_get(p, "mbit")),
+		    (long long)json_integer_value(json_object_get(p, "retransmits")));
+	}
 	printf("%-22s %lld (%s; most at once %lld)\n", "streams",
 	    (long long)json_integer_value(json_object_get(r, "streams")), ctl_js(r, "mode"),
 	    (long long)json_integer_value(json_object_get(r, "streams_max")));

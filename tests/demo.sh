@@ -3,8 +3,8 @@
 # real ferryd with its own state and its own qemu domain.  As root (where
 # network namespaces and TUN work) the sites sit in two namespaces joined by
 # the user-space WAN emulator (1 Gbit/s, 20 ms round trip); otherwise on
-# loopback.  They pair with a one-time invite, check the link, and a running
-# test guest is live-migrated from site-a to site-b with a progress bar; the
+# loopback.  They pair with a one-time invite, a pre-flight checks the move
+# (maps, space, link, dirty rate), and a running test guest is live-migrated from site-a to site-b with a progress bar; the
 # summary gives total time, downtime, bytes, passes and the integrity verdict.
 # SPDX-License-Identifier: GPL-2.0-or-later
 set -euo pipefail
@@ -113,9 +113,9 @@ run "$FERRYCTL" -s "$D/site-a/ferryd.sock" vm start web1
 sleep 2
 run "$FERRYCTL" -s "$D/site-a/ferryd.sock" vm show web1 --lines 3
 
-say "Pre-check what can be checked: the link, and what site-b offers"
-run "$FERRYCTL" -s "$D/site-a/ferryd.sock" link test site-b --seconds 2
-run "$FERRYCTL" -s "$D/site-b/ferryd.sock" vm facts
+say "Pre-check what can be checked: site-b's networks and datastores under the maps, the link, the guest's dirty rate"
+run "$FERRYCTL" -s "$D/site-a/ferryd.sock" preflight web1 --to site-b \
+	--network-map "VM Network=Prod-B" --datastore-map ds-a=ds-b
 
 say "Migrate web1 live to site-b: disk mirror over NBD, then memory pre-copy, through the transport"
 run "$FERRYCTL" -s "$D/site-a/ferryd.sock" migrate web1 --to site-b \

@@ -18,11 +18,17 @@ like "$out" "goodput +[0-9.]+ Mbit/s" "link test reports goodput"
 like "$out" "integrity +verified" "every byte verified at the far end"
 like "$out" "round trip \(TCP\) +[0-9.]+ ms" "link test reports the round trip"
 like "$out" "congestion control +(bbr|cubic)" "and the congestion control in use"
+like "$out" "retransmits +[0-9]+ segments \(under the test's load" "the bulk flow's retransmits, said to be under load"
+like "$out" "loss +[0-9.]+ % \(a paced probe after the test: [1-9][0-9]* bytes at [0-9.]+ Mbit/s, [0-9]+ segments resent\)" \
+	"the loss is a paced probe's, after the bulk flow"
 j=$(ctl b --json link test a --seconds 1 --streams 3)
 like "$j" '"streams": 3' "--streams 3 uses three streams"
 like "$j" '"mode": "fixed"' "and says the count was fixed"
 like "$j" '"verified": true' "--json carries the verification"
 like "$j" '"retransmits": [0-9]+' "--json carries TCP retransmits"
+like "$j" '"loss_pct": [0-9.]+' "--json carries the probe's loss (loss_pct)"
+is "$(printf '%s' "$j" | python3 -c 'import json, sys; p = json.load(sys.stdin)["probe"]
+print(p["bytes"] > 0 and p["mbit"] > 0 and p["seconds"] > 0)')" True "and the probe's numbers (bytes, rate, time)"
 
 "$FERRYCTL" -s "$T/b/ferryd.sock" link test a --streams 0 >/dev/null 2>&1; is $? 2 "--streams 0 is a usage error (exit 2)"
 "$FERRYCTL" -s "$T/b/ferryd.sock" link test a --seconds 9999 >/dev/null 2>&1; is $? 2 "--seconds out of range exits 2"
