@@ -211,6 +211,13 @@ pool_sweep(struct site *s, const char *peer, int expired_only)
 }
 
 void
+data_end_sessions(struct site *s)
+{
+	if (s->tp != NULL)
+		tp_server_drop_peer(s->tp, NULL);
+}
+
+void
 data_pool_drop(struct site *s, const char *peer)
 {
 	pool_sweep(s, peer, 0);
@@ -224,7 +231,7 @@ data_pool_expire(struct site *s)
 
 /*
  * The path round trip to peer its last session's TCP measured (recorded
- * as every initiated session is closed: data_session_close): the next
+ * as an initiated session is closed or kept: rtt_memo_from): the next
  * session to the peer dials all its initial streams at once from it.
  */
 static void
@@ -265,6 +272,17 @@ rtt_memo_get(struct site *s, const char *peer)
 			us = s->pool->rtt[i].us;
 	pthread_mutex_unlock(&s->pool->mtx);
 	return us;
+}
+
+/* A session's path round trip, as its streams' TCP measured it, for the next one to its peer. */
+static void
+rtt_memo_from(struct site *s, const char *peer, struct tp_session *sess)
+{
+	struct tp_stats st;
+
+	tp_session_stats(sess, &st);
+	if (st.min_rtt_ms > 0)
+		rtt_memo_set(s, peer, (int64_t)(st.min_rtt_ms * 1000));
 }
 
 int
@@ -320,6 +338,7 @@ data_session_release(struct site *s, struct tp_session *sess, int keep)
 		return;
 	}
 	peer = tp_session_peer(sess);
+	rtt_memo_from(s, peer, sess);	/* kept: a session dialled beside it starts from it too */
 	pthread_mutex_lock(&s->pool->mtx);
 	/* One per peer: a kept one is replaced by the newer (its windows are the fresher). */
 	for (i = 0; i < POOL_MAX; i++) {
@@ -599,12 +618,8 @@ data_session_close(struct tp_session *sess, int timeout_ms)
 	if (sess == NULL)
 		return;
 	d = tp_session_arg(sess);
-	if (d != NULL) {
-		struct tp_stats st;
-		tp_session_stats(sess, &st);
-		if (st.min_rtt_ms > 0)
-			rtt_memo_set(d->s, d->peer, (int64_t)(st.min_rtt_ms * 1000));
-	}
+	if (d != NULL)
+		rtt_memo_from(d->s, d->peer, sess);
 	tp_session_close(sess, timeout_ms);
 	if (d != NULL) {
 		pthread_mutex_destroy(&d->mtx);

@@ -395,7 +395,8 @@ cmd_link_test(int argc, char **argv)
 		    (long long)json_integer_value(json_object_get(p, "bytes")),
 		    json_number_value(json_object_get(p, "mbit")),
 		    (long long)json_integer_value(json_object_get(p, "retransmits")));
-	}
+	} else if (json_is_string(json_object_get(r, "loss_error")))
+		printf("%-22s not measured: %s\n", "loss", ctl_js(r, "loss_error"));
 	printf("%-22s %lld (%s; most at once %lld)\n", "streams",
 	    (long long)json_integer_value(json_object_get(r, "streams")), ctl_js(r, "mode"),
 	    (long long)json_integer_value(json_object_get(r, "streams_max")));

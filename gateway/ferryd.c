@@ -470,6 +470,12 @@ main(int argc, char *argv[])
 	close(lfd);
 	close(afd);
 	(void)unlink(site.conf.admin_socket);
+	/*
+	 * The peers' transport sessions here end now: one a peer keeps open,
+	 * idle, for its next job (transport_keep_idle) would hold its streams'
+	 * connections past the wait below.
+	 */
+	data_end_sessions(&site);
 	/* Let connections in flight finish, briefly; each has its own timeouts. */
 	for (i = 0; i < 50; i++) {
 		int n;

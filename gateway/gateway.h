@@ -153,6 +153,8 @@ int data_session_take(struct site *, const char *peer, const struct tp_config *,
 void data_session_release(struct site *, struct tp_session *, int keep);
 /* Close the kept sessions to peer (NULL: all): unpaired, or shutting down. */
 void data_pool_drop(struct site *, const char *peer);
+/* End the sessions peers opened to this site (ferryd stopping): their streams are cut. */
+void data_end_sessions(struct site *);
 /* Close kept sessions idle past transport_keep_idle or no longer usable. */
 void data_pool_expire(struct site *);
 void data_config(const struct site *, struct tp_config *);

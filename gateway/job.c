@@ -1274,7 +1274,8 @@ escalate(struct mig *m, const char *what, long long throttle_max, const char *wh
  * measurement, the bulk pass's, or QEMU's cap) and QEMU's rate reads
  * under half of it, raise QEMU's downtime-limit to what its own rate
  * needs, at most 20 times the limit: it switches over, and the downtime
- * it measures is reported as always.  1 when raised.
+ * it measures is reported as always.  1 when raised, -1 when QEMU refused
+ * (the job tries once), 0 when the rule does not apply.
  */
 static int
 switch_by_link(struct mig *m, json_int_t pass, json_int_t rem, json_int_t exp, double mbps, long long downtime)
@@ -1290,7 +1291,7 @@ switch_by_link(struct mig *m, json_int_t pass, json_int_t rem, json_int_t exp, d
 	if (qmp_exec(m->q, "migrate-set-parameters", json_pack("{s:I}", "downtime-limit", lim), NULL,
 	    JOB_QMP_MS, &e) != 0) {
 		log_warnx("job %s: cannot raise QEMU's downtime-limit: %s", m->j->id, e.msg);
-		return 0;
+		return -1;
 	}
 	(void)job_record(m->j, "perform", NULL, "pass %lld: %lld KiB left, about %lld ms at the link's %lld "
 	    "Mbit/s, but QEMU's rate for the pass is %.0f Mbit/s; its downtime-limit raised to %lld ms so it "
@@ -1505,7 +1506,7 @@ migrate_memory(struct mig *m, struct fy_error *err)
 			 */
 			stalled = exp > downtime && (last_exp <= 0 || exp * 5 > last_exp * 4) ? stalled + 1 : 0;
 			last_exp = exp;
-			if (exp > downtime && !raised && (raised = switch_by_link(m, pass, rem, exp, mbps, downtime)))
+			if (exp > downtime && !raised && (raised = switch_by_link(m, pass, rem, exp, mbps, downtime)) > 0)
 				stalled = 0;
 			{
 				/* A throttle QEMU just raised gets its passes before it is judged. */

@@ -63,7 +63,12 @@ netmap_link_from_json(const json_t *j, struct netmap_link *l, char *err, size_t 
 		n.goodput_bps = mbit * 1e6;
 	if (retr >= 0)
 		n.retransmits = (int64_t)retr;
-	if (n.loss_pct < 0 && retr >= 0 && bytes > 0) {
+	/*
+	 * Without loss_pct, estimated from the whole test; but not when the
+	 * test says its loss probe failed (loss_error): the bulk flow's
+	 * retransmits include its own overflow of the bottleneck's queue.
+	 */
+	if (n.loss_pct < 0 && retr >= 0 && bytes > 0 && json_object_get(j, "loss_error") == NULL) {
 		n.loss_pct = retr * MSS_BYTES / bytes * 100;
 		if (n.loss_pct > 100)
 			n.loss_pct = 100;

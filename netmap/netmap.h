@@ -284,7 +284,8 @@ void netmap_link_init(struct netmap_link *);	/* everything "not measured" */
 /*
  * From `ferryctl link test --json` (goodput_mbit, rtt_ms, retransmits,
  * bytes) or explicit goodput_bps / loss_pct.  Without loss_pct, the loss
- * is estimated as retransmits x 1448 bytes / bytes.  Errors as for facts.
+ * is estimated as retransmits x 1448 bytes / bytes, unless loss_error says
+ * the test's loss probe failed (then it is not measured).  Errors as for facts.
  */
 int netmap_link_from_json(const struct json_t *, struct netmap_link *, char *err, size_t errcap) FY_WUR;
 

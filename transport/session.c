@@ -56,6 +56,7 @@ struct stream {
 	int lowat;			/* TCP_NOTSENT_LOWAT set on the socket */
 	uint64_t pacing;		/* SO_MAX_PACING_RATE set on the socket, 0 = none */
 	uint64_t tcp_acked;		/* tcpi_bytes_acked at the last adapt() */
+	uint64_t info_acked, info_retr;	/* tcpi_bytes_acked, tcpi_total_retrans at the last read_tcp_info() */
 	/* frame being written */
 	uint8_t whdr[TP_HDR_LEN];
 	uint8_t *wctl;			/* control payload (owned) */
@@ -1106,6 +1107,7 @@ stream_attach(struct tp_session *s, int idx, int fd, SSL *ssl)
 	st->ssl = ssl;
 	st->state = ST_UP;
 	st->tcp_acked = 0;
+	st->info_acked = st->info_retr = 0;
 	st->bye_sent = 0;
 	st->dial_failures = 0;
 	st->roff = 0;
@@ -1249,24 +1251,28 @@ read_tcp_info(struct tp_session *s)
 		tl = sizeof(ti);
 		if (getsockopt(st->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) != 0)
 			continue;
-		retr += ti.tcpi_total_retrans;
+		/* Per stream, what it added since the last read: a stream re-opened starts from 0. */
+		if (ti.tcpi_total_retrans > st->info_retr)
+			retr += ti.tcpi_total_retrans - st->info_retr;
+		st->info_retr = ti.tcpi_total_retrans;
 		rtt += ti.tcpi_rtt / 1000.0;
 		n++;
-		if (tl >= offsetof(struct tcp_info, tcpi_bytes_acked) + sizeof(ti.tcpi_bytes_acked))
-			acked += ti.tcpi_bytes_acked;
+		if (tl >= offsetof(struct tcp_info, tcpi_bytes_acked) + sizeof(ti.tcpi_bytes_acked)) {
+			if (ti.tcpi_bytes_acked > st->info_acked)
+				acked += ti.tcpi_bytes_acked - st->info_acked;
+			st->info_acked = ti.tcpi_bytes_acked;
+		}
 		if (tl >= offsetof(struct tcp_info, tcpi_min_rtt) + sizeof(ti.tcpi_min_rtt) && ti.tcpi_min_rtt > 0 &&
 		    ti.tcpi_min_rtt != ~0U && (s->stats.min_rtt_ms <= 0 || ti.tcpi_min_rtt / 1000.0 < s->stats.min_rtt_ms))
 			s->stats.min_rtt_ms = ti.tcpi_min_rtt / 1000.0;
 		s->stats.sndbuf = st->sndbuf;
 		s->stats.rcvbuf = st->rcvbuf;
 	}
-	if (n > 0) {
+	/* Totals over the session's life, a lost stream's included (up to its last read). */
+	s->stats.retransmits += retr;
+	s->stats.tcp_acked += acked;
+	if (n > 0)
 		s->stats.rtt_ms = rtt / n;
-		if (retr > s->stats.retransmits)
-			s->stats.retransmits = retr;
-		if (acked > s->stats.tcp_acked)
-			s->stats.tcp_acked = acked;	/* streams re-opened count from 0 */
-	}
 }
 
 /* Bytes all streams' TCP acknowledged since the last call.  Lock held. */
@@ -1884,17 +1890,23 @@ tp_server_drop_peer(struct tp_server *sv, const char *peer)
 
 	pthread_mutex_lock(&sv->mtx);
 	TAILQ_FOREACH(s, &sv->sessions, e) {
-		if (strcmp(s->peer, peer) != 0)
+		if (peer != NULL && strcmp(s->peer, peer) != 0)
 			continue;
 		pthread_mutex_lock(&s->mtx);
 		s->failed = 1;
-		snprintf(s->stats.last_error, sizeof(s->stats.last_error), "peer %.60s was unpaired", peer);
+		if (peer != NULL)
+			snprintf(s->stats.last_error, sizeof(s->stats.last_error), "peer %.60s was unpaired", peer);
+		else
+			snprintf(s->stats.last_error, sizeof(s->stats.last_error), "the gateway is stopping");
 		for (i = 0; i < TP_MAX_STREAMS; i++)
 			if (s->st[i].state == ST_UP && s->st[i].fd >= 0)
 				(void)shutdown(s->st[i].fd, SHUT_RDWR);
 		wake_all(s);
 		pthread_mutex_unlock(&s->mtx);
-		log_info("transport sessions of %s closed: unpaired", peer);
+		if (peer != NULL)
+			log_info("transport sessions of %s closed: unpaired", peer);
+		else
+			log_debug("transport session of %s closed: stopping", s->peer);
 	}
 	pthread_mutex_unlock(&sv->mtx);
 }

@@ -95,7 +95,7 @@ void *tp_session_arg(struct tp_session *);
 int tp_server_new(const struct tp_config *, tp_verify_fn, tp_channel_fn, void *arg,
     struct tp_server **) FY_WUR;
 void tp_server_free(struct tp_server *);
-/* Fail every session of this peer now (it was unpaired): its streams are cut. */
+/* Fail every session of this peer now (it was unpaired), or of every peer (NULL: stopping): streams are cut. */
 void tp_server_drop_peer(struct tp_server *, const char *peer);
 /* Run one accepted stream (TLS done, ALPN TP_ALPN) until it ends; closes fd. */
 void tp_server_stream(struct tp_server *, int fd, struct ssl_st *ssl, const char *addr);
@@ -147,8 +147,8 @@ struct tp_stats {
 	uint64_t wire_bytes_sent;
 	uint64_t chunks_resent, chunks_zero, chunks_compressed, chunks_corrupt;
 	uint64_t stream_failures, redials;
-	uint64_t retransmits;		/* TCP segments, all streams (TCP_INFO) */
-	uint64_t tcp_acked;		/* bytes TCP saw acknowledged, TLS included, all streams */
+	uint64_t retransmits;		/* TCP segments resent, all streams over the session's life (TCP_INFO) */
+	uint64_t tcp_acked;		/* bytes TCP saw acknowledged, TLS included, all streams over its life */
 	double rtt_ms;			/* smoothed, from TCP_INFO: under load */
 	double min_rtt_ms;		/* lowest any stream saw (tcpi_min_rtt): the path's; 0 unknown */
 	int sndbuf, rcvbuf;		/* per stream, as the kernel granted */

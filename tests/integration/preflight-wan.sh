@@ -192,7 +192,7 @@ like "$(f FY-LINK-002 vm1)" "^info \| $MEM_RE \| [0-9.]+ Mbit/s$" "FY-LINK-002 i
 pf vm1 --link-seconds 2 --strict
 is "$RC" 1 "text, --strict: the warning exits 1"
 like "$OUT" "^Pre-flight a \(qemu\) -> b \(qemu\): WARNINGS" "text: the verdict is warnings"
-like "$OUT" "WARNING +FY-LINK-001 +The round trip between the gateways is (1[6-9][0-9]|[2-5][0-9]{2})\.[0-9] ms, above the 150 ms" \
+like "$OUT" "WARNING +FY-LINK-001 +The round trip between the gateways is (159|1[6-9][0-9]|[2-5][0-9]{2})\.[0-9] ms, above the 150 ms" \
 	"text: FY-LINK-001 names the round trip and the 150 ms limit"
 like "$OUT" "source: [0-9.]+ ms \| destination: limit 150 ms" "text: the values compared"
 like "$OUT" "fix: Expect the move to be slow" "text: and what to expect"
@@ -210,7 +210,7 @@ like "$(f FY-LINK-004 "")" "^warning \| [0-9.]+ % \| limit 1\.00 %$" "FY-LINK-00
 is "$(f FY-LINK-004 "" | sed 's/^warning | \([0-9.]*\) %.*/\1/')" "$loss" \
 	"the loss compared is the link test's probe (loss_pct)"
 is "$loss" "$PLOSS" "which is its retransmits x 1448 / bytes"
-ok "and about the emulated one (2-6 %): $loss" within "$loss" 2 6
+ok "and about the emulated one (1.5-6 %: a 0.5 s probe sends about 2000 segments): $loss" within "$loss" 1.5 6
 is "$(f FY-LINK-001 "")" none "no FY-LINK-001: the round trip is 20 ms"
 ok "the emulator did drop packets at random" test "$(wan_stat ab loss_drops)" -gt 0
 pf vm1 --link-seconds 3 --strict

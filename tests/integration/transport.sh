@@ -50,6 +50,8 @@ wait $lt; rc=$?
 is "$rc" 0 "the transfer completes after a stream was killed"
 like "$(cat "$T/kill1.json")" '"verified": true' "and every byte arrived once, in order"
 like "$(cat "$T/kill1.json")" '"stream_failures": [1-9]' "the lost stream is counted"
+like "$(cat "$T/kill1.json")" '"loss_pct": [0-9.]+' \
+	"the loss probe after it still measured (counters per stream, a lost one's kept)"
 
 # The peer vanishes: a clear error within stream_timeout + dead_timeout.
 ctl b link test a --seconds 30 >"$T/dead.out" 2>&1 &
@@ -62,6 +64,14 @@ t1=$(date +%s)
 [ "$rc" -ne 0 ]; is $? 0 "with the peer killed the link test fails"
 [ $((t1 - t0)) -le 12 ]; is $? 0 "within the bound (stream 2 s + dead 3 s + slack: took $((t1 - t0)) s)"
 like "$(cat "$T/dead.out")" "link test to a failed: no stream to a for 3000 ms \(last attempt: .*(connect|refused)" "and says the peer is unreachable, and why"
+ok "a restarts" site_start a
+
+# A peer keeps its session to a open, idle (transport_keep_idle): a still stops at once.
+ok "a link test from b leaves its session to a open" ctl b link test a --seconds 1
+t0=$(date +%s%N)
+ok "a stops cleanly while b keeps a session to it" site_stop a
+ms=$((($(date +%s%N) - t0) / 1000000))
+ok "and promptly, not after the 5 s it waits for connections in flight ($ms ms)" test "$ms" -lt 3000
 ok "a restarts" site_start a
 
 # Unpaired in the middle of a session: the streams are cut and not re-admitted.

@@ -351,6 +351,17 @@ t_link(void)
 	ok(l.goodput_bps > 940.49e6 && l.goodput_bps < 940.51e6, "goodput 940.5 Mbit/s");
 	ok(l.rtt_ms == 12.25 && l.retransmits == 10, "rtt and retransmits");
 	ok(l.loss_pct > 0.99 && l.loss_pct < 1.01, "loss estimated from retransmits: 1 %%");
+	/* Today's link test: the loss is its paced probe's, or not measured when the probe failed. */
+	j = J("{'bytes': 1448000, 'goodput_mbit': 940.5, 'rtt_ms': 12.25, 'retransmits': 10,"
+	    " 'loss_pct': 0.25, 'probe': {'seconds': 0.5, 'mbit': 235.0, 'bytes': 14680064, 'retransmits': 25}}");
+	ok(netmap_link_from_json(j, &l, err, sizeof(err)) == 0 && l.loss_pct == 0.25,
+	    "loss_pct (the probe's) is taken as given, not the bulk flow's 1 %%: %g", l.loss_pct);
+	json_decref(j);
+	j = J("{'bytes': 1448000, 'goodput_mbit': 940.5, 'rtt_ms': 12.25, 'retransmits': 10,"
+	    " 'loss_error': 'loss probe to b failed: no stream'}");
+	ok(netmap_link_from_json(j, &l, err, sizeof(err)) == 0 && l.loss_pct < 0 && l.retransmits == 10 &&
+	    l.goodput_bps > 940e6, "a failed probe: loss not measured (not the bulk flow's), the rest kept");
+	json_decref(j);
 	j = J("{'rtt_ms': 'slow'}");
 	ok(netmap_link_from_json(j, &l, err, sizeof(err)) == FY_ERR_INVAL &&
 	    strncmp(err, "link.rtt_ms: not a number", 25) == 0, "rtt a string: %s", err);
