@@ -1685,7 +1685,7 @@ client_keep(struct site *s, const char *peer, struct fed_client *c, const char *
 		slot = empty >= 0 ? empty : oldest;
 	old = js->kept[slot].c;
 	snprintf(js->kept[slot].peer, sizeof(js->kept[slot].peer), "%s", peer);
-	snprintf(js->kept[slot].from, sizeof(js->kept[slot].from), "%s", from);
+	snprintf(js->kept[slot].from, sizeof(js->kept[slot].from), "%s", from != NULL ? from : "an earlier call");
 	js->kept[slot].c = c;
 	js->kept[slot].at_ms = fy_mono_ms();
 	pthread_mutex_unlock(&js->mtx);

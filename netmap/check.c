@@ -1309,6 +1309,10 @@ rule_link(struct ctx *c)
 		    "The link test carried no data between the gateways.");
 		return;
 	}
+	if (l->loss_pct < 0)
+		ADD(c, NM_LINK_007, -1, "loss", "", "not measured", NULL,
+		    "The link test carried data but did not measure the loss (its probe failed); packet loss is "
+		    "not checked.");
 	fmt_rate(rate, sizeof(rate), l->goodput_bps);
 	for (i = 0; i < s->nvms; i++) {
 		const struct netmap_vm *vm = &s->vms[i];

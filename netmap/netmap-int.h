@@ -146,6 +146,8 @@ char *netmap_arena_vprintf(struct netmap_arena *, const char *fmt, va_list) FY_P
 	    "Move it in a quiet period, raise the bandwidth, or let the migration throttle the guest.") \
 	X(LINK_006, "FY-LINK-006", INFO, "estimated transfer time for all the VMs", \
 	    "Nothing to do; plan the window accordingly.") \
+	X(LINK_007, "FY-LINK-007", INFO, "the link's loss was not measured", \
+	    "Run `ferryctl link test SITE` again; its loss line says why the probe failed.") \
 	X(VC_000, "FY-VC-000", INFO, "the vCenter's own checks do not apply", \
 	    "Nothing to do; the domain has no vCenter checker.") \
 	X(VC_001, "FY-VC-001", ERROR, "the vCenter's own check reports an error", \

@@ -773,6 +773,12 @@ t_link(void)
 	f.link.loss_pct = 0.5;
 	fx_run(&f);
 	expect_none(&f, "FY-LINK-004", "0.5 % loss");
+	expect_none(&f, "FY-LINK-007", "the loss was measured");
+	f.link.loss_pct = -1;
+	fx_run(&f);
+	expect(&f, "FY-LINK-007", -1, "", "not measured", "the loss not measured: said, not passed in silence");
+	expect_none(&f, "FY-LINK-004", "and not judged");
+	f.link.loss_pct = 0;
 
 	jset(f.src, "vms[0].dirty_bytes_per_s", json_integer(200 * 1000 * 1000));
 	fx_run(&f);
