@@ -1647,12 +1647,13 @@ finish_max_age(const struct mig *m)
 }
 
 /*
- * Keep c (the caller's no more) for the next job to peer, in peer's slot,
- * else an empty one, else the oldest (an expired one when there is one);
- * from says where it came from, for the next job's events.
+ * Keep c (the caller's no more: a job's, a pre-flight's) for the next job
+ * to peer, in peer's slot, else an empty one, else the oldest (an expired
+ * one when there is one); from says where it came from, for the next
+ * job's events.
  */
-static void
-client_keep(struct site *s, const char *peer, struct fed_client *c, const char *from)
+void
+jobs_client_keep(struct site *s, const char *peer, struct fed_client *c, const char *from)
 {
 	struct jobs *js = s->jobs;
 	struct fed_client *old = NULL;
@@ -1709,13 +1710,6 @@ client_still_paired(struct site *s, const char *peer, struct fed_client *c)
 	trust_peer_clear(&p);
 	fy_db_close(db);
 	return ok;
-}
-
-/* The pre-flight's connection to peer, for a migration that follows it (see client_keep). */
-void
-jobs_client_keep(struct site *s, const char *peer, struct fed_client *c, const char *from)
-{
-	client_keep(s, peer, c, from);
 }
 
 /*
@@ -2125,7 +2119,7 @@ source_run(struct mig *m)
 			fy_sleep_ms(50);
 		}
 		snprintf(buf, sizeof(buf), "job %s", j->id);
-		client_keep(s, j->peer, qc, buf);	/* for the next job's Prepare */
+		jobs_client_keep(s, j->peer, qc, buf);	/* for the next job's Prepare */
 		summary_set(m, "succeeded", resumed_ms, o.first_line_ms);
 	}
 	(void)job_record(j, "done", "succeeded", "%s runs at %s", j->vm, j->peer);

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "gateway.h"
 #include "soapH.h"
+#include "netmap/netmap.h"
 
 static const char *
 arg_str(json_t *args, const char *k)
@@ -714,10 +715,7 @@ probe_loss(struct tp_session *sess, const char *name, uint8_t *buf, uint64_t rat
 	pr->bytes = st1.tcp_acked > st0.tcp_acked ? st1.tcp_acked - st0.tcp_acked : 0;
 	pr->retransmits = st1.retransmits > st0.retransmits ? st1.retransmits - st0.retransmits : 0;
 	pr->mbit = pr->seconds > 0 ? (double)sent * 8 / pr->seconds / 1e6 : 0;
-	/* Segments resent against segments delivered (MSS 1448), as netmap/link.c reads a link test. */
-	pr->loss_pct = pr->bytes > 0 ? (double)pr->retransmits * 1448 * 100 / (double)pr->bytes : -1;
-	if (pr->loss_pct > 100)
-		pr->loss_pct = 100;
+	pr->loss_pct = netmap_loss_pct((double)pr->retransmits, (double)pr->bytes);
 	r = 0;
 out:
 	tp_channel_free(ch);

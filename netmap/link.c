@@ -38,6 +38,17 @@ num(const json_t *j, const char *key, double max, double *out, char *err, size_t
 	return 0;
 }
 
+double
+netmap_loss_pct(double retransmits, double bytes)
+{
+	double p;
+
+	if (!(bytes > 0) || retransmits < 0)
+		return -1;
+	p = retransmits * MSS_BYTES / bytes * 100;
+	return p > 100 ? 100 : p;
+}
+
 int
 netmap_link_from_json(const json_t *j, struct netmap_link *l, char *err, size_t errcap)
 {
@@ -68,11 +79,8 @@ netmap_link_from_json(const json_t *j, struct netmap_link *l, char *err, size_t 
 	 * test says its loss probe failed (loss_error): the bulk flow's
 	 * retransmits include its own overflow of the bottleneck's queue.
 	 */
-	if (n.loss_pct < 0 && retr >= 0 && bytes > 0 && json_object_get(j, "loss_error") == NULL) {
-		n.loss_pct = retr * MSS_BYTES / bytes * 100;
-		if (n.loss_pct > 100)
-			n.loss_pct = 100;
-	}
+	if (n.loss_pct < 0 && retr >= 0 && bytes > 0 && json_object_get(j, "loss_error") == NULL)
+		n.loss_pct = netmap_loss_pct(retr, bytes);
 	*l = n;
 	return 0;
 }

@@ -281,6 +281,8 @@ struct netmap_link {
 	int64_t retransmits;		/* < 0: not measured */
 };
 void netmap_link_init(struct netmap_link *);	/* everything "not measured" */
+/* Segments resent x 1448 bytes (MSS) over the bytes delivered, in %, at most 100; -1 without bytes. */
+double netmap_loss_pct(double retransmits, double bytes);
 /*
  * From `ferryctl link test --json` (goodput_mbit, rtt_ms, retransmits,
  * bytes) or explicit goodput_bps / loss_pct.  Without loss_pct, the loss

@@ -55,7 +55,6 @@ struct stream {
 	int dial_failures;
 	int lowat;			/* TCP_NOTSENT_LOWAT set on the socket */
 	uint64_t pacing;		/* SO_MAX_PACING_RATE set on the socket, 0 = none */
-	uint64_t tcp_acked;		/* tcpi_bytes_acked at the last adapt() */
 	uint64_t info_acked, info_retr;	/* tcpi_bytes_acked, tcpi_total_retrans at the last read_tcp_info() */
 	/* frame being written */
 	uint8_t whdr[TP_HDR_LEN];
@@ -111,7 +110,7 @@ struct tp_session {
 	pthread_t manager;
 	int has_manager;
 	struct tp_stats stats;
-	uint64_t adapt_prev_rate, adapt_retr, adapt_prev_retr;
+	uint64_t adapt_prev_rate, adapt_retr, adapt_prev_retr, adapt_acked;
 	int64_t adapt_at_ms, adapt_frozen_until;
 	int adapt_last_added;
 	uint64_t rate_est;		/* bytes/s the session delivered at best, recently */
@@ -1106,7 +1105,6 @@ stream_attach(struct tp_session *s, int idx, int fd, SSL *ssl)
 	st->fd = fd;
 	st->ssl = ssl;
 	st->state = ST_UP;
-	st->tcp_acked = 0;
 	st->info_acked = st->info_retr = 0;
 	st->bye_sent = 0;
 	st->dial_failures = 0;
@@ -1275,28 +1273,6 @@ read_tcp_info(struct tp_session *s)
 		s->stats.rtt_ms = rtt / n;
 }
 
-/* Bytes all streams' TCP acknowledged since the last call.  Lock held. */
-static uint64_t
-tcp_delivered(struct tp_session *s)
-{
-	struct tcp_info ti;
-	socklen_t tl;
-	uint64_t sum = 0;
-	int i;
-
-	for (i = 0; i < TP_MAX_STREAMS; i++) {
-		struct stream *st = &s->st[i];
-		tl = sizeof(ti);
-		if (st->state != ST_UP || st->fd < 0 || getsockopt(st->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) != 0 ||
-		    tl < offsetof(struct tcp_info, tcpi_bytes_acked) + sizeof(ti.tcpi_bytes_acked))
-			continue;
-		if (ti.tcpi_bytes_acked > st->tcp_acked)
-			sum += ti.tcpi_bytes_acked - st->tcp_acked;
-		st->tcp_acked = ti.tcpi_bytes_acked;
-	}
-	return sum;
-}
-
 /*
  * Streams to start with, from the round trip (what the first streams
  * measured, or the caller's hint before they are up): enough
@@ -1413,10 +1389,12 @@ adapt(struct tp_session *s)
 	s->adapt_prev_retr = retr;
 	/*
 	 * Rates are measured at the TCP level (bytes acknowledged by TCP, all
-	 * streams): goodput at the channel comes in bursts when a late chunk
-	 * releases the ones behind it, too noisy for a 5% decision.
+	 * streams, as read_tcp_info() just totalled them): goodput at the
+	 * channel comes in bursts when a late chunk releases the ones behind
+	 * it, too noisy for a 5% decision.
 	 */
-	delivered = tcp_delivered(s);
+	delivered = s->stats.tcp_acked - s->adapt_acked;
+	s->adapt_acked = s->stats.tcp_acked;
 	rate = delivered * 1000 / (uint64_t)(now - prev_at);
 	/* Segments resent (TCP_INFO) against bytes delivered, MSS 1448: the share lost. */
 	lossy = (double)retr * 1448 > LOSSY * (double)(delivered ? delivered : 1);
